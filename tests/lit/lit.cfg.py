@@ -1,0 +1,18 @@
+# lit configuration for nncc's FileCheck tests (tests/lit/**/*.test).
+import os
+import lit.formats
+
+config.name = "nncc"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".test"]
+config.excludes = ["Inputs"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = getattr(config, "nncc_obj_root", os.path.join(config.test_source_root, "Output"))
+
+tools = getattr(config, "nncc_tools_dir", None)
+llvm = getattr(config, "llvm_tools_dir", "/usr/lib/llvm-14/bin")
+path = [p for p in (tools and os.path.join(tools, "nncc"), tools and os.path.join(tools, "nncc-run"),
+                    tools, llvm) if p]
+config.environment["PATH"] = os.pathsep.join(path + [config.environment.get("PATH", os.environ.get("PATH", ""))])
+config.substitutions.append(("%examples", os.path.join(getattr(config, "nncc_src_root", ""), "examples")))
+config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))

@@ -1,0 +1,132 @@
+// Parsing the nncc command line: GNU/LLVM style, "--opt=value" or "--opt value".
+#include "tools/nncc/Options.h"
+
+#include <cstdlib>
+
+namespace nncc {
+
+const char *driverUsage() {
+  return "usage: nncc MODEL.json [options]\n"
+         "\n"
+         "  -o FILE                output file; its extension picks the output type\n"
+         "  --emit=KIND            ir (the graph IR after shape inference, to stdout or -o)\n"
+         "                         ir-opt, llvm, asm, header (code generation: not in this version)\n"
+         "  --weights FILE         safetensors weights (overrides the model's \"weights\")\n"
+         "  --partial-weights      accept a weights file that lacks some parameters\n"
+         "  --inference-only       omit the training entry points\n"
+         "  --max-batch N          largest batch the compiled library accepts\n"
+         "  --target T             Halide target string (default host)\n"
+         "  -O0 | -O1 | -O2        optimization level (default -O2)\n"
+         "  --print-after-all      print the IR after each pass to stderr\n"
+         "  --time-passes          print the time each pass took\n"
+         "  --name NAME            symbol prefix (default: the model's name)\n"
+         "  --version, --help\n"
+         "\n"
+         "Exit status: 0 success, 1 bad model or option, 2 internal error.\n";
+}
+
+bool parseDriverOptions(const std::vector<std::string> &args, DriverOptions &o, std::string &error) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    std::string value;
+    bool hasValue = false;
+    if (a.rfind("--", 0) == 0) {
+      size_t eq = a.find('=');
+      if (eq != std::string::npos) {
+        value = a.substr(eq + 1);
+        a = a.substr(0, eq);
+        hasValue = true;
+      }
+    }
+    auto take = [&](std::string &out) {
+      if (hasValue) {
+        out = value;
+        return true;
+      }
+      if (i + 1 >= args.size()) {
+        error = "option '" + a + "' needs a value";
+        return false;
+      }
+      out = args[++i];
+      return true;
+    };
+    if (a == "-h" || a == "--help") {
+      o.help = true;
+    } else if (a == "--version") {
+      o.version = true;
+    } else if (a == "-o") {
+      if (!take(o.output)) return false;
+    } else if (a == "--emit") {
+      if (!take(o.emit)) return false;
+      static const char *kinds[] = {"ir", "ir-opt", "llvm", "asm", "header"};
+      bool known = false;
+      for (const char *k : kinds) known |= o.emit == k;
+      if (!known) {
+        error = "unknown --emit kind '" + o.emit + "' (expected ir, ir-opt, llvm, asm or header)";
+        return false;
+      }
+    } else if (a == "--weights") {
+      if (!take(o.weights)) return false;
+    } else if (a == "--partial-weights") {
+      o.partialWeights = true;
+    } else if (a == "--inference-only") {
+      o.inferenceOnly = true;
+    } else if (a == "--max-batch") {
+      std::string v;
+      if (!take(v)) return false;
+      char *end = nullptr;
+      long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 1 || n > (1 << 20)) {
+        error = "--max-batch must be an integer in [1, 1048576], found '" + v + "'";
+        return false;
+      }
+      o.maxBatch = n;
+    } else if (a == "--target") {
+      if (!take(o.target)) return false;
+    } else if (a == "-O0" || a == "-O1" || a == "-O2") {
+      o.optLevel = a[2] - '0';
+    } else if (a == "--print-after-all") {
+      o.printAfterAll = true;
+    } else if (a == "--time-passes") {
+      o.timePasses = true;
+    } else if (a == "--name") {
+      if (!take(o.name)) return false;
+    } else if (!a.empty() && a[0] == '-' && a != "-") {
+      error = "unknown option '" + args[i] + "' (see nncc --help)";
+      return false;
+    } else if (o.input.empty()) {
+      o.input = a;
+    } else {
+      error = "more than one model file given ('" + o.input + "' and '" + a + "')";
+      return false;
+    }
+  }
+  if (o.help || o.version) return true;
+  if (o.input.empty()) {
+    error = "no model file given (see nncc --help)";
+    return false;
+  }
+  if (o.emit.empty() && !o.output.empty()) {
+    auto ends = [&](const char *ext) {
+      std::string e(ext);
+      return o.output.size() > e.size() && o.output.compare(o.output.size() - e.size(), e.size(), e) == 0;
+    };
+    if (ends(".o")) o.emit = "obj";
+    else if (ends(".a")) o.emit = "lib";
+    else if (ends(".cpp")) o.emit = "cpp";
+    else if (ends(".ll")) o.emit = "llvm";
+    else if (ends(".s")) o.emit = "asm";
+    else if (ends(".h")) o.emit = "header";
+    else {
+      error = "cannot tell the output type from '" + o.output + "' (use .o, .a, .cpp, .ll, .s or .h, or --emit)";
+      return false;
+    }
+  }
+  if (o.emit.empty()) {
+    error = "nothing to do: give -o FILE or --emit=ir";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace nncc
