@@ -1,0 +1,140 @@
+// Reference kernels of the convolution family, as PyTorch: conv2d (a
+// cross-correlation with stride, dilation, padding [t, l, b, r] and groups)
+// and conv2d_transpose (its adjoint, with output_padding), then the fused
+// activation. Output sizes are the value shapes from shape inference.
+#include "compiler/reference/Activation.h"
+#include "compiler/reference/Indexing.h"
+#include "compiler/reference/Kernels.h"
+
+namespace nncc {
+namespace reference {
+namespace {
+
+// The attributes both convolutions share.
+struct ConvAttrs {
+  int64_t kh, kw, sh, sw, dh, dw, padTop, padLeft, groups;
+
+  explicit ConvAttrs(const Op &op) {
+    const auto &k = op.intsAttr("kernel");
+    const auto &s = op.intsAttr("stride");
+    const auto &d = op.intsAttr("dilation");
+    const auto &p = op.intsAttr("padding");  // [t, l, b, r]
+    kh = k[0], kw = k[1], sh = s[0], sw = s[1], dh = d[0], dw = d[1];
+    padTop = p[0], padLeft = p[1];
+    groups = op.intAttr("groups");
+  }
+};
+
+bool checkConvArgs(const KernelArgs &a, const Shape &expectWeight, std::string &error) {
+  const TensorF32 *w = a.param(ParamRole::Weight);
+  const TensorF32 *b = a.param(ParamRole::Bias);
+  if (!w || w->shape != expectWeight || (b && b->shape != Shape{a.out.shape[1]})) {
+    error = std::string(opName(a.op.kind)) + " parameters do not match: weight " +
+            (w ? shapeStr(w->shape) : std::string("missing")) + ", expected " + shapeStr(expectWeight);
+    return false;
+  }
+  return true;
+}
+
+bool isImagePair(const KernelArgs &a, std::string &error) {
+  if (a.in().shape.size() != 4 || a.out.shape.size() != 4) {
+    error = std::string(opName(a.op.kind)) + " needs images, got " + shapeStr(a.in().shape) + " -> " +
+            shapeStr(a.out.shape);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// out[n, f, oy, ox] = bias[f] + sum over the channels c of f's group and the
+// kernel taps (ky, kx) of in[n, c, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw] *
+// weight[f, c - group start, ky, kx], the input being zero outside.
+bool runConv2D(const KernelArgs &a, std::string &error) {
+  if (!isImagePair(a, error)) return false;
+  ConvAttrs c(a.op);
+  Image in = Image::of(a.in()), out = Image::of(a.out);
+  if (c.groups < 1 || in.c % c.groups != 0 || out.c % c.groups != 0) {
+    error = "groups " + std::to_string(c.groups) + " does not divide the channels";
+    return false;
+  }
+  int64_t inPerGroup = in.c / c.groups, outPerGroup = out.c / c.groups;
+  if (!checkConvArgs(a, {out.c, inPerGroup, c.kh, c.kw}, error)) return false;
+  const std::vector<float> &x = a.in().data, &w = a.param(ParamRole::Weight)->data;
+  const TensorF32 *bias = a.param(ParamRole::Bias);
+  for (int64_t n = 0; n < out.n; ++n) {
+    for (int64_t f = 0; f < out.c; ++f) {
+      int64_t group = f / outPerGroup;
+      for (int64_t oy = 0; oy < out.h; ++oy) {
+        for (int64_t ox = 0; ox < out.w; ++ox) {
+          double acc = 0.0;
+          for (int64_t ci = 0; ci < inPerGroup; ++ci) {
+            int64_t channel = group * inPerGroup + ci;
+            for (int64_t ky = 0; ky < c.kh; ++ky) {
+              for (int64_t kx = 0; kx < c.kw; ++kx) {
+                int64_t y = oy * c.sh - c.padTop + ky * c.dh;
+                int64_t xx = ox * c.sw - c.padLeft + kx * c.dw;
+                if (!in.inside(y, xx)) continue;  // zero padding
+                double wv = w[static_cast<size_t>(((f * inPerGroup + ci) * c.kh + ky) * c.kw + kx)];
+                acc += wv * double(x[static_cast<size_t>(in.at(n, channel, y, xx))]);
+              }
+            }
+          }
+          if (bias) acc += bias->data[static_cast<size_t>(f)];
+          a.out.data[static_cast<size_t>(out.at(n, f, oy, ox))] = static_cast<float>(acc);
+        }
+      }
+    }
+  }
+  return applyFusedActivation(a.op, a.out, error);
+}
+
+// The transpose of conv2d with weight [C_in, filters/groups, kh, kw]: input
+// pixel (iy, ix) of channel c reaches output (iy*sh - pt + ky*dh, ix*sw - pl +
+// kx*dw) through weight[c, f - group start, ky, kx]. Written as a gather: for
+// each output element, the input pixels that reach it. output_padding only
+// enlarges the output (already in its shape); those rows see the bias alone
+// unless a tap reaches them.
+bool runConv2DTranspose(const KernelArgs &a, std::string &error) {
+  if (!isImagePair(a, error)) return false;
+  ConvAttrs c(a.op);
+  Image in = Image::of(a.in()), out = Image::of(a.out);
+  if (c.groups < 1 || in.c % c.groups != 0 || out.c % c.groups != 0) {
+    error = "groups " + std::to_string(c.groups) + " does not divide the channels";
+    return false;
+  }
+  int64_t inPerGroup = in.c / c.groups, outPerGroup = out.c / c.groups;
+  if (!checkConvArgs(a, {in.c, outPerGroup, c.kh, c.kw}, error)) return false;
+  const std::vector<float> &x = a.in().data, &w = a.param(ParamRole::Weight)->data;
+  const TensorF32 *bias = a.param(ParamRole::Bias);
+  for (int64_t n = 0; n < out.n; ++n) {
+    for (int64_t f = 0; f < out.c; ++f) {
+      int64_t group = f / outPerGroup, fo = f % outPerGroup;
+      for (int64_t oy = 0; oy < out.h; ++oy) {
+        for (int64_t ox = 0; ox < out.w; ++ox) {
+          double acc = 0.0;
+          for (int64_t ci = 0; ci < inPerGroup; ++ci) {
+            int64_t channel = group * inPerGroup + ci;
+            for (int64_t ky = 0; ky < c.kh; ++ky) {
+              for (int64_t kx = 0; kx < c.kw; ++kx) {
+                // oy = iy*sh - pt + ky*dh  <=>  iy = (oy + pt - ky*dh) / sh, when exact.
+                int64_t ny = oy + c.padTop - ky * c.dh, nx = ox + c.padLeft - kx * c.dw;
+                if (ny < 0 || nx < 0 || ny % c.sh != 0 || nx % c.sw != 0) continue;
+                int64_t iy = ny / c.sh, ix = nx / c.sw;
+                if (!in.inside(iy, ix)) continue;
+                double wv = w[static_cast<size_t>(((channel * outPerGroup + fo) * c.kh + ky) * c.kw + kx)];
+                acc += wv * double(x[static_cast<size_t>(in.at(n, channel, iy, ix))]);
+              }
+            }
+          }
+          if (bias) acc += bias->data[static_cast<size_t>(f)];
+          a.out.data[static_cast<size_t>(out.at(n, f, oy, ox))] = static_cast<float>(acc);
+        }
+      }
+    }
+  }
+  return applyFusedActivation(a.op, a.out, error);
+}
+
+}  // namespace reference
+}  // namespace nncc
