@@ -1,5 +1,6 @@
-// Atomic file writes (temporary file + fsync + rename).
-#include "compiler/support/AtomicFile.h"
+// Atomic file writes (temporary file + fsync + rename). Used by the compiler
+// for its outputs and by run-time code for NPY files and checkpoints.
+#include "runtime/AtomicFile.h"
 
 #include <cerrno>
 #include <cstdio>

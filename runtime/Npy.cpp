@@ -3,6 +3,8 @@
 // writer. See runtime/Npy.h for the format versions and dtypes supported.
 #include "runtime/Npy.h"
 
+#include "runtime/AtomicFile.h"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -374,44 +376,7 @@ bool writeNpy(const std::string &path, const NpyArray &a, std::string &error) {
     error = path + ": " + error;
     return false;
   }
-  std::string tmpl = path + ".tmp.XXXXXX";
-  std::vector<char> name(tmpl.begin(), tmpl.end());
-  name.push_back('\0');
-  int fd = mkstemp(name.data());
-  if (fd < 0) {
-    error = path + ": cannot create a temporary file: " + std::strerror(errno);
-    return false;
-  }
-  const char *p = bytes.data();
-  size_t left = bytes.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      error = path + ": cannot write: " + std::strerror(errno);
-      ::close(fd);
-      ::unlink(name.data());
-      return false;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  // mkstemp creates the file 0600; give it the usual 0666 less the umask.
-  mode_t mask = umask(0);
-  umask(mask);
-  bool ok = ::fchmod(fd, 0666 & ~mask) == 0;
-  ok = ::close(fd) == 0 && ok;
-  if (!ok) {
-    error = path + ": cannot write: " + std::strerror(errno);
-    ::unlink(name.data());
-    return false;
-  }
-  if (std::rename(name.data(), path.c_str()) != 0) {
-    error = path + ": cannot rename the temporary file onto it: " + std::strerror(errno);
-    ::unlink(name.data());
-    return false;
-  }
-  return true;
+  return writeFileAtomically(path, bytes, error);
 }
 
 }  // namespace nncc

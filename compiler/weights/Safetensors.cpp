@@ -1,7 +1,7 @@
 // The safetensors reader and writer, on top of nlohmann/json.
 #include "compiler/weights/Safetensors.h"
 
-#include "compiler/support/AtomicFile.h"
+#include "runtime/AtomicFile.h"
 
 #include <nlohmann/json.hpp>
 

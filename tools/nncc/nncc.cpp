@@ -1,7 +1,7 @@
 // nncc: the compiler driver. Reads a model, reports every problem with its
 // place in the model, and writes the requested output atomically.
 #include "compiler/ir/Printer.h"
-#include "compiler/support/AtomicFile.h"
+#include "runtime/AtomicFile.h"
 #include "compiler/weights/WeightBinding.h"
 #include "frontend/JsonReader.h"
 #include "frontend/ModelParser.h"
