@@ -6,6 +6,13 @@ namespace {
 
 std::string quoted(const std::string &s) { return "'" + s + "'"; }
 
+// The offending value for "found ...": scalars as written in JSON, lists and objects by their type.
+std::string foundValue(const json &j) {
+  if (j.is_array() || j.is_object()) return jsonTypeName(j);
+  std::string s = j.dump();
+  return s.size() <= 40 ? s : s.substr(0, 37) + "...";
+}
+
 bool inRange(double v, const AttrSchema &s, const Location &loc, const std::string &what, Diagnostics &d) {
   return checkRange(v, s.min, s.max, s.minExclusive, s.maxExclusive, loc, what, d);
 }
@@ -25,7 +32,7 @@ std::optional<std::vector<int64_t>> intList(const json &j, const AttrSchema &s, 
     for (size_t n : lengths) lenOk |= j.size() == n;
   if (!lenOk) {
     d.error(loc, quoted(s.name) + " must be " + form + ", found " +
-                     (j.is_array() ? "a list of " + std::to_string(j.size()) : std::string(jsonTypeName(j))));
+                     (j.is_array() ? "a list of " + std::to_string(j.size()) : foundValue(j)));
     return std::nullopt;
   }
   std::vector<int64_t> v;
@@ -86,7 +93,7 @@ std::optional<Attr> parseActivation(const json &j, const Location &loc, Diagnost
   } else if (j.is_null()) {
     return Attr::makeNoActivation();
   } else {
-    d.error(loc, "'activation' must be a string or an object, found " + std::string(jsonTypeName(j)));
+    d.error(loc, "'activation' must be a string or an object, found " + foundValue(j));
     return std::nullopt;
   }
   if (type == "none" || type == "linear") return Attr::makeNoActivation();
@@ -132,8 +139,9 @@ std::optional<Attr> parseIntListAttr(const json &j, const AttrSchema &s, const L
         d.error(loc.child(i), quoted(s.name) + " may hold at most one -1");
         return std::nullopt;
       }
-    } else if (*e <= 0) {
-      d.error(loc.child(i), quoted(s.name) + " entries must be positive (or one -1), found " + std::to_string(*e));
+    } else if (*e <= 0 || *e > (int64_t(1) << 31)) {
+      d.error(loc.child(i), quoted(s.name) + " entries must be in [1, 2147483648] (or one -1), found " +
+                                std::to_string(*e));
       return std::nullopt;
     }
     v.push_back(*e);
@@ -176,7 +184,7 @@ std::optional<Attr> parseOne(const json &j, const AttrSchema &s, const Location 
     }
     case AttrType::Bool:
       if (!j.is_boolean()) {
-        d.error(loc, quoted(s.name) + " must be true or false, found " + jsonTypeName(j));
+        d.error(loc, quoted(s.name) + " must be true or false, found " + foundValue(j));
         return std::nullopt;
       }
       return Attr::makeBool(j.get<bool>());

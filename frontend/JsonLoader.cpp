@@ -30,8 +30,11 @@ class PathTracker {
       case json::parse_event_t::key: {
         Frame &f = frames_.back();
         std::string key = parsed.get<std::string>();
-        if (!f.keys.insert(key).second)
-          diags_.error(Location(file_, join(f.path, key)), "duplicate key '" + key + "'");
+        if (!f.keys.insert(key).second) {
+          // Inside layers[i]: remember i, so that the report can name the layer.
+          bool inLayer = frames_.size() >= 3 && frames_[0].isObject && !frames_[1].isObject && frames_[1].path == "layers";
+          duplicates_.push_back({join(f.path, key), key, inLayer ? static_cast<long>(frames_[1].index) : -1L});
+        }
         f.pendingKey = key;
         break;
       }
@@ -49,7 +52,32 @@ class PathTracker {
     return true;
   }
 
+  // Reports the duplicate keys; `root` (the parsed document, if any) gives the
+  // names of the layers they are in (the default name is <type>_<index>).
+  void reportDuplicates(const json *root) {
+    for (const auto &dup : duplicates_) {
+      std::string layer;
+      if (dup.layer >= 0 && root && root->is_object() && root->contains("layers") && (*root)["layers"].is_array() &&
+          static_cast<size_t>(dup.layer) < (*root)["layers"].size()) {
+        const json &l = (*root)["layers"][static_cast<size_t>(dup.layer)];
+        if (l.is_object() && l.contains("name") && l["name"].is_string())
+          layer = l["name"].get<std::string>();
+        else
+          layer = (l.is_object() && l.contains("type") && l["type"].is_string() ? l["type"].get<std::string>()
+                                                                                   : std::string("layer")) +
+                  "_" + std::to_string(dup.layer);
+      }
+      diags_.error(Location(file_, dup.path, layer), "duplicate key '" + dup.key + "'");
+    }
+    duplicates_.clear();
+  }
+
  private:
+  struct Duplicate {
+    std::string path, key;
+    long layer;  // index in layers, or -1
+  };
+
   struct Frame {
     bool isObject;
     std::set<std::string> keys;
@@ -84,6 +112,17 @@ class PathTracker {
   Diagnostics &diags_;
   std::string file_;
   std::vector<Frame> frames_;
+  std::vector<Duplicate> duplicates_;
+ public:
+  // The path of the value the parser is reading now (for errors that the
+  // parser reports without a position, such as a number overflow).
+  std::string pendingValuePath() const {
+    if (frames_.empty()) return "";
+    const Frame &f = frames_.back();
+    return f.isObject ? join(f.path, f.pendingKey) : f.path + "[" + std::to_string(f.index) + "]";
+  }
+
+ private:
   std::string childPath_;
 };
 
@@ -100,10 +139,55 @@ std::string lineColumn(const std::string &text, size_t byte) {
   return "line " + std::to_string(line) + ", column " + std::to_string(col);
 }
 
+// Nesting deeper than this is refused before parsing: a model needs about 6
+// levels, and the parser's path bookkeeping costs memory per level.
+constexpr size_t kMaxDepth = 256;
+
+// Scans for brackets outside strings; reports the first place that nests
+// deeper than kMaxDepth. Other syntax errors are left to the parser.
+bool checkNesting(const std::string &text, const std::string &file, Diagnostics &diags) {
+  size_t depth = 0;
+  bool inString = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (inString) {
+      if (c == '\\') ++i;
+      else if (c == '"') inString = false;
+      continue;
+    }
+    if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) {
+        diags.error(Location(file, lineColumn(text, i)),
+                    "invalid JSON: nested more than " + std::to_string(kMaxDepth) +
+                        " levels deep (a model file needs only a few levels)");
+        return false;
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
+}
+
+// "number overflow parsing '1e999'" -> "1e999".
+std::string quotedPart(const std::string &what) {
+  size_t a = what.find('\'');
+  size_t b = what.rfind('\'');
+  if (a == std::string::npos || b <= a) return "";
+  return what.substr(a + 1, b - a - 1);
+}
+
 }  // namespace
 
 std::optional<json> parseJsonStrict(const std::string &text, const std::string &file, Diagnostics &diags) {
   size_t before = diags.errorCount();
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    diags.error(Location(file, ""), "the file is empty; expected a JSON object describing the model");
+    return std::nullopt;
+  }
+  if (!checkNesting(text, file, diags)) return std::nullopt;
   PathTracker tracker(diags, file);
   json::parser_callback_t cb = [&](int depth, json::parse_event_t ev, json &parsed) {
     return tracker.onEvent(depth, ev, parsed);
@@ -112,6 +196,7 @@ std::optional<json> parseJsonStrict(const std::string &text, const std::string &
     // allow_exceptions = true, ignore_comments = false: strict JSON; trailing
     // garbage after the document is a parse error in nlohmann's strict mode.
     json j = json::parse(text, cb, true, false);
+    tracker.reportDuplicates(&j);
     if (diags.errorCount() != before) return std::nullopt;
     return j;
   } catch (const json::parse_error &e) {
@@ -119,7 +204,19 @@ std::optional<json> parseJsonStrict(const std::string &text, const std::string &
     std::string what = e.what();
     size_t colon = what.find(": ", what.find("parse error"));
     std::string msg = colon == std::string::npos ? what : what.substr(colon + 2);
+    tracker.reportDuplicates(nullptr);
     diags.error(Location(file, lineColumn(text, e.byte ? e.byte - 1 : 0)), "invalid JSON: " + msg);
+    return std::nullopt;
+  } catch (const json::out_of_range &e) {
+    // A number literal beyond the range of a double, e.g. 1e999.
+    std::string number = quotedPart(e.what());
+    tracker.reportDuplicates(nullptr);
+    diags.error(Location(file, tracker.pendingValuePath()),
+                "invalid JSON: the number " + (number.empty() ? std::string("here") : number) +
+                    " is too large (beyond the range of a 64-bit float)");
+    return std::nullopt;
+  } catch (const json::exception &e) {
+    diags.error(Location(file, tracker.pendingValuePath()), std::string("invalid JSON: ") + e.what());
     return std::nullopt;
   }
 }

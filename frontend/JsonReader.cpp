@@ -21,6 +21,14 @@ const char *jsonTypeName(const json &j) {
   }
 }
 
+// The offending value for "found ..." in messages: scalars as written in JSON
+// ("8" with quotes, 3.5, true, null), lists and objects by their type.
+static std::string foundValue(const json &j) {
+  if (j.is_array() || j.is_object()) return jsonTypeName(j);
+  std::string s = j.dump();
+  return s.size() <= 40 ? s : s.substr(0, 37) + "...";
+}
+
 bool isCIdentifier(const std::string &s) {
   if (s.empty() || s.size() > 200) return false;
   auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
@@ -64,12 +72,22 @@ bool checkRange(double v, double min, double max, bool minExclusive, bool maxExc
   if (!low && !high && std::isfinite(v)) return true;
   std::ostringstream os;
   os << name << " must be ";
+  // Integral values as integers (2147483648, not 2.14748e+09).
   auto num = [](double x) {
     std::ostringstream s;
-    s << x;
+    if (std::isfinite(x) && x == std::floor(x) && std::fabs(x) < 1e15)
+      s << static_cast<int64_t>(x);
+    else
+      s << x;
     return s.str();
   };
   bool hasMin = min > -1e299, hasMax = max < 1e299;
+  // A narrow range is shown whole ("in [0, 1)"); against a wide one, such as
+  // [1, 2^31] for sizes, only the side that was crossed ("at least 1").
+  if (hasMin && hasMax && max - min > 1e6 && std::isfinite(v)) {
+    if (low) hasMax = false;
+    else hasMin = false;
+  }
   if (hasMin && hasMax) {
     os << "in " << (minExclusive ? "(" : "[") << num(min) << ", " << num(max) << (maxExclusive ? ")" : "]");
   } else if (hasMin) {
@@ -92,13 +110,13 @@ std::optional<int64_t> readInt(const json &j, const Location &loc, const std::st
     }
     return j.get<int64_t>();
   }
-  diags.error(loc, name + " must be an integer, found " + jsonTypeName(j));
+  diags.error(loc, name + " must be an integer, found " + foundValue(j));
   return std::nullopt;
 }
 
 std::optional<double> readNumber(const json &j, const Location &loc, const std::string &name, Diagnostics &diags) {
   if (j.is_number()) return j.get<double>();
-  diags.error(loc, name + " must be a number, found " + jsonTypeName(j));
+  diags.error(loc, name + " must be a number, found " + foundValue(j));
   return std::nullopt;
 }
 
@@ -129,7 +147,7 @@ std::optional<bool> ObjectReader::getBool(const std::string &key, bool required)
   const json *j = get(key, required);
   if (!j) return std::nullopt;
   if (!j->is_boolean()) {
-    diags_.error(at(key), "'" + key + "' must be true or false, found " + jsonTypeName(*j));
+    diags_.error(at(key), "'" + key + "' must be true or false, found " + foundValue(*j));
     return std::nullopt;
   }
   return j->get<bool>();
@@ -139,7 +157,7 @@ std::optional<std::string> ObjectReader::getString(const std::string &key, bool 
   const json *j = get(key, required);
   if (!j) return std::nullopt;
   if (!j->is_string()) {
-    diags_.error(at(key), "'" + key + "' must be a string, found " + jsonTypeName(*j));
+    diags_.error(at(key), "'" + key + "' must be a string, found " + foundValue(*j));
     return std::nullopt;
   }
   return j->get<std::string>();

@@ -10,6 +10,8 @@
 #include "frontend/JsonReader.h"
 #include "frontend/TrainingParser.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <queue>
@@ -17,6 +19,9 @@
 
 namespace nncc {
 namespace {
+
+constexpr int64_t kMaxDim = int64_t(1) << 31;       // one input dimension
+constexpr int64_t kMaxElements = int64_t(1) << 40;  // per-sample elements of an input
 
 // One layer as read from JSON, before it is placed in the graph.
 struct LayerRecord {
@@ -59,6 +64,7 @@ class ModelParser {
   Diagnostics &d_;
   Graph g_;
   std::vector<Shape> inputShapes_;
+  std::vector<bool> inputShapeOk_;  // false: reported; layers reading it are skipped
   std::vector<std::string> inputNames_;
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> preprocess_;
   std::map<std::string, Location> preprocessLocs_;
@@ -129,15 +135,36 @@ void ModelParser::parseInputs(const json &j) {
       d_.error(r.at("dtype"), "input dtype must be \"float32\", found \"" + *dt + "\"");
     r.finish();
     Shape s;
+    bool shapeOk = false;
     if (shape) {
       if (!shape->is_array() || (shape->size() != 1 && shape->size() != 3)) {
-        d_.error(r.at("shape"), "input shape must be [F] or [C, H, W] (per sample, batch excluded)");
+        std::string found = jsonTypeName(*shape);
+        if (shape->is_array()) {
+          found = "a list of " + std::to_string(shape->size());
+          if (shape->size() <= 8) {
+            found = "[";
+            for (size_t k = 0; k < shape->size(); ++k) found += (k ? ", " : "") + (*shape)[k].dump();
+            found += "]";
+          }
+        }
+        d_.error(r.at("shape"), "input shape must be [F] or [C, H, W] (per sample, without the batch), found " + found);
       } else {
+        shapeOk = true;
+        int64_t elements = 1;
         for (size_t k = 0; k < shape->size(); ++k) {
           auto v = readInt((*shape)[k], r.at("shape").child(k), "a shape entry", d_);
-          if (v && (*v < 1 || *v > (int64_t(1) << 31)))
-            d_.error(r.at("shape").child(k), "input dimensions must be in [1, 2^31], found " + std::to_string(*v));
-          s.push_back(v.value_or(1));
+          if (v && (*v < 1 || *v > kMaxDim)) {
+            d_.error(r.at("shape").child(k), "input dimensions must be in [1, 2147483648], found " + std::to_string(*v));
+            v.reset();
+          }
+          int64_t dim = v.value_or(1);
+          shapeOk &= v.has_value();
+          s.push_back(dim);
+          if (elements <= kMaxElements) elements *= dim;
+        }
+        if (shapeOk && elements > kMaxElements) {
+          d_.error(r.at("shape"), "input shape " + shapeStr(s) + " has more than 2^40 elements per sample");
+          shapeOk = false;
         }
       }
     }
@@ -150,6 +177,7 @@ void ModelParser::parseInputs(const json &j) {
     names_[*name] = -static_cast<int>(inputNames_.size()) - 1;
     inputNames_.push_back(*name);
     inputShapes_.push_back(s);
+    inputShapeOk_.push_back(shapeOk);
   }
 }
 
@@ -165,7 +193,8 @@ void ModelParser::parsePreprocess(const json &j) {
       d_.error(loc, "'" + it.key() + "' is not an input of the model");
       continue;
     }
-    const Shape &shape = inputShapes_[static_cast<size_t>(-nameIt->second - 1)];
+    size_t input = static_cast<size_t>(-nameIt->second - 1);
+    const Shape &shape = inputShapes_[input];
     ObjectReader r(it.value(), loc, d_, "a preprocess entry");
     AttrMap attrs;
     AttrSchema meanS{"mean", AttrType::FloatList};
@@ -178,10 +207,10 @@ void ModelParser::parsePreprocess(const json &j) {
     bool ok = parseAttrs(info, r, attrs);
     r.finish();
     if (!ok) continue;
-    size_t c = shape.empty() ? 1 : static_cast<size_t>(shape[0]);
+    size_t c = !inputShapeOk_[input] ? 0 : shape.empty() ? 1 : static_cast<size_t>(shape[0]);
     for (const char *key : {"mean", "std"}) {
       size_t n = attrs[key].floats.size();
-      if (n != 1 && n != c)
+      if (n != 1 && n != c && c != 0)
         d_.error(r.at(key), std::string("'") + key + "' has " + std::to_string(n) + " values; the input has " +
                                 std::to_string(c) + (shape.size() == 3 ? " channels" : " features") + " (give 1 or " +
                                 std::to_string(c) + ")");
@@ -219,8 +248,8 @@ LayerRecord ModelParser::parseLayer(const json &j, size_t index, const std::stri
     return rec;  // its keys cannot be checked
   }
   if (!kind) {
+    // No usable type (reported): which other keys are allowed is unknown.
     rec.ok = false;
-    r.finish();
     return rec;
   }
   rec.kind = *kind;
@@ -229,7 +258,11 @@ LayerRecord ModelParser::parseLayer(const json &j, size_t index, const std::stri
   if (const json *ins = r.get("inputs")) {
     rec.explicitInputs = true;
     if (!ins->is_array() || ins->empty()) {
-      d_.error(r.at("inputs"), "'inputs' must be a non-empty list of layer or input names");
+      d_.error(r.at("inputs"), "'inputs' must be a non-empty list of layer or input names, found " +
+                                   (ins->is_array() ? std::string("an empty list")
+                                    : ins->is_string() ? "\"" + ins->get<std::string>() + "\" (write [\"" +
+                                                             ins->get<std::string>() + "\"])"
+                                                       : std::string(jsonTypeName(*ins))));
     } else {
       for (size_t k = 0; k < ins->size(); ++k) {
         if (!(*ins)[k].is_string()) {
@@ -290,6 +323,7 @@ void ModelParser::parseLayers(const json &j) {
 }
 
 void ModelParser::resolveWiring() {
+  size_t before = d_.errorCount();
   for (auto &l : layers_) {
     if (!l.explicitInputs) {
       if (l.index > 0) {
@@ -311,7 +345,7 @@ void ModelParser::resolveWiring() {
         l.deps.push_back(it->second);
     }
   }
-  if (d_.hasErrors()) return;
+  if (d_.errorCount() != before) return;
   // Kahn's algorithm, taking the earliest ready layer first so that a model
   // already in order keeps its order.
   size_t n = layers_.size();
@@ -354,11 +388,13 @@ void ModelParser::resolveWiring() {
     for (size_t k = static_cast<size_t>(seenAt[cur]); k < path.size(); ++k) fresh &= !reported[path[k]];
     for (size_t k : path) reported[k] = true;
     if (!fresh) continue;
-    std::string cycle;
-    for (size_t k = path.size(); k-- > static_cast<size_t>(seenAt[cur]);) cycle += layers_[path[k]].name + " -> ";
-    cycle += layers_[path.back()].name;
+    // path[k + 1] is an input of path[k]: from `cur`, the data flows
+    // cur -> path.back() -> ... -> path[seenAt[cur] + 1] -> cur.
+    std::string cycle = layers_[cur].name;
+    for (size_t k = path.size(); k-- > static_cast<size_t>(seenAt[cur]) + 1;) cycle += " -> " + layers_[path[k]].name;
+    cycle += " -> " + layers_[cur].name;
     const LayerRecord &l = layers_[cur];
-    d_.error(l.loc, "the layers form a cycle: " + cycle);
+    d_.error(l.loc, "the layers form a cycle: " + cycle + " (each is an input of the next)");
   }
 }
 
@@ -367,7 +403,7 @@ void ModelParser::placeOps() {
   for (size_t i = 0; i < inputNames_.size(); ++i) {
     int v = g_.addValue(inputNames_[i], -1);
     g_.value(v).shape = inputShapes_[i];
-    g_.value(v).shapeKnown = true;
+    g_.value(v).shapeKnown = inputShapeOk_[i];
     g_.inputs.push_back(v);
     inputValue[i] = v;
     auto pre = preprocess_.find(inputNames_[i]);
@@ -386,9 +422,13 @@ void ModelParser::placeOps() {
   std::vector<int> layerValue(layers_.size(), -1);
   for (size_t idx : order_) {
     LayerRecord &l = layers_[idx];
-    if (!l.ok && !l.kindKnown) {
-      // An unknown layer type: its value exists, with no shape, so that the
-      // layers reading it are skipped by shape inference.
+    const OpInfo *info = l.kindKnown ? &opInfo(l.kind) : nullptr;
+    int nIn = static_cast<int>(l.deps.size());
+    bool inputsOk = info && nIn >= info->minInputs && (info->maxInputs < 0 || nIn <= info->maxInputs);
+    if (!inputsOk) {
+      // An unknown layer type or a wrong number of inputs (both reported):
+      // its value exists, with no shape, so that the layers reading it are
+      // skipped by shape inference.
       layerValue[idx] = g_.addValue(l.name, -1);
       continue;
     }
@@ -414,7 +454,11 @@ void ModelParser::parseOutputs(const json *j) {
     return;
   }
   if (!j->is_array() || j->empty()) {
-    d_.error(at("outputs"), "'outputs' must be a non-empty list of layer names");
+    d_.error(at("outputs"), "'outputs' must be a non-empty list of layer names, found " +
+                                (j->is_array() ? std::string("an empty list")
+                                 : j->is_string() ? "\"" + j->get<std::string>() + "\" (write [\"" +
+                                                        j->get<std::string>() + "\"])"
+                                                  : std::string(jsonTypeName(*j))));
     return;
   }
   for (size_t i = 0; i < j->size(); ++i) {
@@ -425,8 +469,12 @@ void ModelParser::parseOutputs(const json *j) {
     }
     std::string name = (*j)[i].get<std::string>();
     auto it = names_.find(name);
-    if (it == names_.end() || it->second < 0) {
+    if (it == names_.end()) {
       d_.error(loc, "unknown output '" + name + "' (no layer has that name)");
+      continue;
+    }
+    if (it->second < 0) {
+      d_.error(loc, "output '" + name + "' is an input of the model; outputs must name layers");
       continue;
     }
     int v = g_.findValue(name);
@@ -483,7 +531,8 @@ std::optional<Graph> parseModelJson(const std::string &text, const std::string &
 std::optional<Graph> loadModel(const std::string &path, Diagnostics &diags) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    diags.error(Location(path, ""), "cannot open the model file");
+    // A driver-level error: no place in a model to point at.
+    diags.error(Location("nncc", ""), "error: cannot open the model file '" + path + "': " + std::strerror(errno));
     return std::nullopt;
   }
   std::stringstream ss;

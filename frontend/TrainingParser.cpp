@@ -158,7 +158,9 @@ std::optional<TrainingConfig> parseTraining(const json &j, const Location &loc, 
     parseTyped(json{{"type", "sgd"}}, r.at("optimizer"), "optimizer", optimizers(), t.optimizer, t.optimizerArgs, d);
   }
   if (t.optimizer == "sgd" && t.optimizerArgs["nesterov"] != 0 && t.optimizerArgs["momentum"] <= 0)
-    d.error(r.at("optimizer"), "nesterov momentum requires a momentum greater than 0");
+    d.error(r.at("optimizer").child("nesterov"),
+            "'nesterov' needs a 'momentum' greater than 0, found momentum " +
+                std::to_string(static_cast<int>(t.optimizerArgs["momentum"])));
   if (const json *reg = r.get("regularization")) {
     ObjectReader rr(*reg, r.at("regularization"), d, "the regularization");
     t.l2 = rr.getNumber("l2", false, 0, kInf).value_or(0.0);

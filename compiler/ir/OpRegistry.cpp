@@ -8,12 +8,18 @@
 namespace nncc {
 namespace {
 
-AttrSchema req(const std::string &name, AttrType type, double min = -1e300) {
+// The largest size-like integer (units, filters, kernel, stride, padding, ...),
+// the same bound as an input dimension: it keeps the shape arithmetic of
+// ShapeInference far from int64 overflow.
+constexpr double kMaxSize = 2147483648.0;  // 2^31
+
+AttrSchema req(const std::string &name, AttrType type, double min = -1e300, double max = 1e300) {
   AttrSchema s;
   s.name = name;
   s.type = type;
   s.required = true;
   s.min = min;
+  s.max = max;
   return s;
 }
 
@@ -31,29 +37,29 @@ AttrSchema opt(const std::string &name, Attr dflt, double min = -1e300, double m
 
 // filters, kernel, stride, padding, dilation, groups, use_bias, activation.
 std::vector<AttrSchema> convAttrs(bool transposed) {
-  AttrSchema padding = opt("padding", Attr::makePadding(0, 0, 0, 0), 0);
+  AttrSchema padding = opt("padding", Attr::makePadding(0, 0, 0, 0), 0, kMaxSize);
   padding.allowSame = !transposed;
   std::vector<AttrSchema> v = {
-      req("filters", AttrType::Int, 1),
-      req("kernel", AttrType::Pair, 1),
-      opt("stride", Attr::makePair(1, 1), 1),
+      req("filters", AttrType::Int, 1, kMaxSize),
+      req("kernel", AttrType::Pair, 1, kMaxSize),
+      opt("stride", Attr::makePair(1, 1), 1, kMaxSize),
       padding,
   };
-  if (transposed) v.push_back(opt("output_padding", Attr::makePair(0, 0), 0));
-  v.push_back(opt("dilation", Attr::makePair(1, 1), 1));
-  v.push_back(opt("groups", Attr::makeInt(1), 1));
+  if (transposed) v.push_back(opt("output_padding", Attr::makePair(0, 0), 0, kMaxSize));
+  v.push_back(opt("dilation", Attr::makePair(1, 1), 1, kMaxSize));
+  v.push_back(opt("groups", Attr::makeInt(1), 1, kMaxSize));
   v.push_back(opt("use_bias", Attr::makeBool(true)));
   v.push_back(opt("activation", Attr::makeNoActivation()));
   return v;
 }
 
 std::vector<AttrSchema> poolAttrs(bool avg) {
-  AttrSchema stride = opt("stride", Attr::makePair(1, 1), 1);
+  AttrSchema stride = opt("stride", Attr::makePair(1, 1), 1, kMaxSize);
   stride.defaultFrom = "size";
   std::vector<AttrSchema> v = {
-      req("size", AttrType::Pair, 1),
+      req("size", AttrType::Pair, 1, kMaxSize),
       stride,
-      opt("padding", Attr::makePadding(0, 0, 0, 0), 0),
+      opt("padding", Attr::makePadding(0, 0, 0, 0), 0, kMaxSize),
       opt("ceil_mode", Attr::makeBool(false)),
   };
   if (avg) v.push_back(opt("count_include_pad", Attr::makeBool(false)));
@@ -68,7 +74,7 @@ std::vector<OpInfo> buildTable() {
   // kind, name, minInputs, maxInputs, isActivation, hasParams, isLayerType, attrs
   std::vector<OpInfo> t = {
       {K::Dense, "dense", 1, 1, false, true, true,
-       {req("units", AttrType::Int, 1), opt("use_bias", Attr::makeBool(true)),
+       {req("units", AttrType::Int, 1, kMaxSize), opt("use_bias", Attr::makeBool(true)),
         opt("activation", Attr::makeNoActivation())}},
       {K::Conv2D, "conv2d", 1, 1, false, true, true, convAttrs(false)},
       {K::Conv2DTranspose, "conv2d_transpose", 1, 1, false, true, true, convAttrs(true)},

@@ -86,9 +86,12 @@ class ShapeInferrer {
 
   std::optional<Shape> infer(Op &op) {
     switch (op.kind) {
-      case OpKind::Dense:
+      case OpKind::Dense: {
         if (!expectRank(op, 1)) return std::nullopt;
-        return Shape{op.intAttr("units")};
+        Shape out{op.intAttr("units")};
+        if (!checkActivation(op, out)) return std::nullopt;
+        return out;
+      }
       case OpKind::Conv2D: return conv(op, false);
       case OpKind::Conv2DTranspose: return conv(op, true);
       case OpKind::MaxPool2D:

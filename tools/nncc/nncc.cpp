@@ -45,9 +45,11 @@ int run(const std::vector<std::string> &args) {
       else
         g->name = opts.name;
     }
+    // A weights file is checked against the model even for --emit=ir; the
+    // seeded initializers only run when code generation needs the values.
     std::string weights = opts.weights.empty() ? g->weightsPath : opts.weights;
     TensorMap values;
-    loadWeightsForGraph(*g, weights, opts.partialWeights, values, diags);
+    if (!weights.empty()) loadWeightsForGraph(*g, weights, opts.partialWeights, values, diags);
   }
   diags.print(std::cerr);
   if (diags.hasErrors()) return 1;

@@ -1,0 +1,64 @@
+// Lowering: a shape-inferred graph IR -> one Halide pipeline, in inference
+// mode (dropout is the identity, batchnorm uses its running statistics).
+//
+// Layout at the boundary (docs/lowering.md): the API is dense row-major per
+// sample with the batch outermost, so a tensor [N, C, H, W] is a Halide
+// buffer with dims (w, h, c, n), x innermost, and [N, F] is (f, n). The batch
+// extent is dynamic (1..max_batch); every other extent is static. Parameters
+// are pipeline arguments (ImageParams, so that weights stay mutable), with
+// their PyTorch shapes reversed likewise: a conv weight [F, C/g, kh, kw] is
+// (kw, kh, c, f).
+//
+// Only compiler/lower/ includes Halide; passes know nothing of it.
+#pragma once
+#include "compiler/ir/Graph.h"
+#include "compiler/weights/Tensor.h"
+
+#include <Halide.h>
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace nncc {
+
+struct LowerOptions {
+  // The target the schedules are written for (its natural vector width).
+  Halide::Target target = Halide::get_host_target();
+  // false: leave every Func with Halide's default schedule, for a caller
+  // that schedules the pipeline itself (an autoscheduler).
+  bool schedule = true;
+};
+
+struct LoweredModel {
+  Halide::Pipeline pipeline;               // its outputs are `outputs`, in order
+  std::vector<Halide::ImageParam> inputs;  // one per Graph::inputs entry, same order
+  std::vector<Halide::ImageParam> params;  // one per Graph::params entry, same order
+  std::vector<Halide::Func> outputs;       // one per Graph::outputs entry, same order
+  std::map<std::string, Halide::Func> values;  // every lowered value (layer or input) by name
+
+  // The pipeline's arguments in the order an emitted function takes them:
+  // the inputs, then the parameters.
+  std::vector<Halide::Argument> arguments() const;
+};
+
+// Thrown for a graph that cannot be lowered (shapes not inferred, an op kind
+// without a lowering, attributes inconsistent with the shapes).
+struct LoweringError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+LoweredModel lowerGraph(const Graph &g, const LowerOptions &opts = LowerOptions());
+
+// Runs a lowered model with Halide's JIT on a batch, with the contract of
+// runReference (compiler/reference/Interpreter.h): `inputs` in g.inputs
+// order, each [N, ...per-sample], the same N in 1..g.maxBatch; `params` holds
+// every parameter of g.params by name with its exact shape; `outputs` gets one
+// tensor [N, ...] per g.outputs entry. Returns false with a one-line `error`
+// on bad arguments or a Halide error. The first call JIT-compiles the pipeline.
+bool runLowered(const Graph &g, LoweredModel &m, const TensorMap &params, const std::vector<TensorF32> &inputs,
+                std::vector<TensorF32> &outputs, std::string &error,
+                const Halide::Target &target = Halide::get_jit_target_from_environment());
+
+}  // namespace nncc

@@ -1,0 +1,76 @@
+// Lowering of the normalization family: batchnorm in inference mode (running
+// statistics) and the preprocess op the frontend inserts for a model's
+// `preprocess` entry. Both act per channel of [C, H, W] or per feature of
+// [F]: axis 0 of the per-sample shape, the outermost Halide dimension before
+// the batch.
+#include "compiler/lower/LowerOps.h"
+
+#include <cmath>
+
+namespace nncc {
+namespace lower {
+namespace {
+
+using Halide::Expr;
+using Halide::Func;
+
+// The per-channel scale is tiny: computed once (compute_root, serial); the
+// normalized value is pointwise.
+void scheduleBatchNorm(Func scale, Func out, const Dims &d, const LowerOptions &opts) {
+  if (opts.schedule) scale.compute_root();
+  schedulePointwise(out, d, opts);
+}
+
+void schedulePreprocess(Func out, const Dims &d, const LowerOptions &opts) { schedulePointwise(out, d, opts); }
+
+void checkSameShape(const OpArgs &a) {
+  if (a.in().shape != a.outShape || a.outShape.empty())
+    throw LoweringError(a.op.name + ": input shape " + shapeStr(a.in().shape) + " differs from the output shape " +
+                        shapeStr(a.outShape));
+}
+
+// One value for every channel, or a constant table indexed by the channel.
+Expr perChannel(const std::vector<double> &v, int channels, const Halide::Var &c, const std::string &what,
+                const std::string &op) {
+  if (v.size() == 1) return f32(v[0]);
+  if (static_cast<int>(v.size()) != channels)
+    throw LoweringError(op + ": preprocess has " + std::to_string(v.size()) + " " + what + " values for " +
+                        std::to_string(channels) + " channels");
+  Halide::Buffer<float> table(channels, op + "_" + what);
+  for (int k = 0; k < channels; ++k) table(k) = static_cast<float>(v[static_cast<size_t>(k)]);
+  return table(c);
+}
+
+}  // namespace
+
+// y = (x - running_mean[c]) * (weight[c] / sqrt(running_var[c] + epsilon)) + bias[c].
+Func lowerBatchNorm(const OpArgs &a) {
+  checkSameShape(a);
+  Dims d = dimsOf(a.outShape);
+  Halide::Var c = d.vars[halideDim(a.outShape.size(), 0)];
+  const Halide::ImageParam &gamma = a.param(ParamRole::BNWeight), &beta = a.param(ParamRole::BNBias);
+  const Halide::ImageParam &mean = a.param(ParamRole::RunningMean), &var = a.param(ParamRole::RunningVar);
+  Func scale(a.name("scale")), out(a.name());
+  scale(c) = gamma(c) / Halide::sqrt(var(c) + f32(a.op.floatAttr("epsilon")));
+  out(d.vars) = (a.in().f(d.exprs()) - mean(c)) * scale(c) + beta(c);
+  scheduleBatchNorm(scale, out, d, a.opts);
+  return out;
+}
+
+// y = (x - mean[c]) / std[c].
+Func lowerPreprocess(const OpArgs &a) {
+  checkSameShape(a);
+  Dims d = dimsOf(a.outShape);
+  Halide::Var c = d.vars[halideDim(a.outShape.size(), 0)];
+  int channels = static_cast<int>(a.outShape[0]);
+  std::string base = a.name("table");
+  Expr mean = perChannel(a.op.attr("mean").floats, channels, c, "mean", base);
+  Expr stdev = perChannel(a.op.attr("std").floats, channels, c, "std", base);
+  Func out(a.name());
+  out(d.vars) = (a.in().f(d.exprs()) - mean) / stdev;
+  schedulePreprocess(out, d, a.opts);
+  return out;
+}
+
+}  // namespace lower
+}  // namespace nncc

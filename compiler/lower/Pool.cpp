@@ -1,0 +1,119 @@
+// Lowering of the pooling family, as PyTorch: maxpool2d (padded positions are
+// -inf, so padding never wins; a NaN in the window wins), avgpool2d (zero
+// padding; the divisor counts the padding with count_include_pad, but never a
+// ceil_mode overhang beyond it; without it, only the in-bounds elements), and
+// the global pools over H x W.
+#include "compiler/lower/LowerOps.h"
+
+#include <limits>
+
+namespace nncc {
+namespace lower {
+namespace {
+
+using Halide::Expr;
+using Halide::Func;
+
+struct PoolGeom {
+  int kh, kw, sh, sw, pt, pl, pb, pr, h, w;
+
+  explicit PoolGeom(const OpArgs &a) {
+    const auto &k = a.op.intsAttr("size");
+    const auto &s = a.op.intsAttr("stride");
+    const auto &p = a.op.intsAttr("padding");  // [t, l, b, r]
+    if (a.in().shape.size() != 3 || a.outShape.size() != 3)
+      throw LoweringError(a.op.name + ": pooling needs images, got " + shapeStr(a.in().shape));
+    kh = int(k[0]), kw = int(k[1]), sh = int(s[0]), sw = int(s[1]);
+    pt = int(p[0]), pl = int(p[1]), pb = int(p[2]), pr = int(p[3]);
+    h = int(a.in().shape[1]), w = int(a.in().shape[2]);
+  }
+};
+
+// The maximum as PyTorch takes it: v replaces m when larger or NaN.
+Expr maxNaN(Expr m, Expr v) { return Halide::select(v > m || Halide::is_nan(v), v, m); }
+
+// Windowed pools: the reduction over the window with the output width
+// vectorized inside it, (channels x batch) parallel; the average's division
+// is pointwise.
+void scheduleWindowPool(Func acc, const Dims &d, const Halide::RDom &r, const LowerOptions &opts) {
+  scheduleReduction(acc, d, {r.x, r.y}, opts);
+}
+
+// Global pools: the reduction over H x W, channels vectorized.
+void scheduleGlobalPool(Func acc, const Dims &d, const Halide::RDom &r, const LowerOptions &opts) {
+  scheduleReduction(acc, d, {r.x, r.y}, opts);
+}
+
+const LValue &imageInput(const OpArgs &a) {
+  if (a.in().shape.size() != 3 || a.outShape.size() != 1)
+    throw LoweringError(a.op.name + ": a global pool needs an image, got " + shapeStr(a.in().shape));
+  return a.in();
+}
+
+}  // namespace
+
+Func lowerMaxPool2D(const OpArgs &a) {
+  PoolGeom p(a);
+  Dims d = dimsOf(a.outShape);
+  Halide::Var x = d.vars[0], y = d.vars[1], c = d.vars[2], n = d.vars[3];
+  Func padded = padXY(a.in(), f32(-std::numeric_limits<float>::infinity()), a.name("padded"));
+  Halide::RDom r({{0, p.kw}, {0, p.kh}}, a.name("r"));
+  Func out(a.name());
+  out(x, y, c, n) = f32(-std::numeric_limits<float>::infinity());
+  out(x, y, c, n) = maxNaN(out(x, y, c, n), padded(x * p.sw - p.pl + r.x, y * p.sh - p.pt + r.y, c, n));
+  scheduleWindowPool(out, d, r, a.opts);
+  return out;
+}
+
+Func lowerAvgPool2D(const OpArgs &a) {
+  PoolGeom p(a);
+  bool includePad = a.op.boolAttr("count_include_pad");
+  Dims d = dimsOf(a.outShape);
+  Halide::Var x = d.vars[0], y = d.vars[1], c = d.vars[2], n = d.vars[3];
+  Func padded = padXY(a.in(), 0.f, a.name("padded"));
+  Halide::RDom r({{0, p.kw}, {0, p.kh}}, a.name("r"));
+  Func sum(a.name("sum")), out(a.name());
+  Expr x0 = x * p.sw - p.pl, y0 = y * p.sh - p.pt;  // the window's start in the input
+  sum(x, y, c, n) = 0.f;
+  sum(x, y, c, n) += padded(x0 + r.x, y0 + r.y, c, n);
+  // The window clipped to the padded input (count_include_pad) or to the input.
+  Expr rows = includePad ? Halide::min(y0 + p.kh, p.h + p.pb) - y0
+                         : Halide::min(y0 + p.kh, p.h) - Halide::max(y0, 0);
+  Expr cols = includePad ? Halide::min(x0 + p.kw, p.w + p.pr) - x0
+                         : Halide::min(x0 + p.kw, p.w) - Halide::max(x0, 0);
+  Expr divisor = Halide::max(rows * cols, 1);
+  out(x, y, c, n) = sum(x, y, c, n) / Halide::cast<float>(divisor);
+  scheduleWindowPool(sum, d, r, a.opts);
+  schedulePointwise(out, d, a.opts);
+  return out;
+}
+
+Func lowerGlobalAvgPool2D(const OpArgs &a) {
+  const LValue &in = imageInput(a);
+  Dims d = dimsOf(a.outShape);
+  Halide::Var c = d.vars[0], n = d.vars[1];
+  int h = int(in.shape[1]), w = int(in.shape[2]);
+  Halide::RDom r({{0, w}, {0, h}}, a.name("r"));
+  Func sum(a.name("sum")), out(a.name());
+  sum(c, n) = 0.f;
+  sum(c, n) += in.f(r.x, r.y, c, n);
+  out(c, n) = sum(c, n) / f32(double(h) * double(w));
+  scheduleGlobalPool(sum, d, r, a.opts);
+  schedulePointwise(out, d, a.opts);
+  return out;
+}
+
+Func lowerGlobalMaxPool2D(const OpArgs &a) {
+  const LValue &in = imageInput(a);
+  Dims d = dimsOf(a.outShape);
+  Halide::Var c = d.vars[0], n = d.vars[1];
+  Halide::RDom r({{0, int(in.shape[2])}, {0, int(in.shape[1])}}, a.name("r"));
+  Func out(a.name());
+  out(c, n) = f32(-std::numeric_limits<float>::infinity());
+  out(c, n) = maxNaN(out(c, n), in.f(r.x, r.y, c, n));
+  scheduleGlobalPool(out, d, r, a.opts);
+  return out;
+}
+
+}  // namespace lower
+}  // namespace nncc
