@@ -1,13 +1,17 @@
 // Graph, Value and Op helpers.
 #include "compiler/ir/Graph.h"
 
+#include <cstdint>
 #include <stdexcept>
 
 namespace nncc {
 
 int64_t numElements(const Shape &s) {
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s) {
+    if (d > 0 && n > INT64_MAX / d) return INT64_MAX;  // saturate: never overflow
+    n *= d;
+  }
   return n;
 }
 

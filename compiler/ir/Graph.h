@@ -18,7 +18,7 @@ namespace nncc {
 
 using Shape = std::vector<int64_t>;  // per sample: [F] or [C, H, W]
 
-int64_t numElements(const Shape &s);
+int64_t numElements(const Shape &s);  // saturates at INT64_MAX instead of overflowing
 std::string shapeStr(const Shape &s);  // "[6, 28, 28]"
 
 enum class DType { Float32, Int32 };

@@ -164,10 +164,11 @@ class ShapeInferrer {
     int64_t oh, ow;
     if (transposed) {
       const auto &op_ = op.intsAttr("output_padding");
-      for (int a = 0; a < 2; ++a) {
+      for (int a = 0; a < 2 && ok; ++a) {  // one report, for the first bad axis
         if (op_[a] >= st[a] && op_[a] >= dil[a]) {
-          d_.error(op.loc.child("output_padding"), "output_padding " + std::to_string(op_[a]) +
-                                                       " must be smaller than the stride or the dilation");
+          d_.error(op.loc.child("output_padding"),
+                   "output_padding " + std::to_string(op_[a]) + " must be smaller than the stride (" +
+                       std::to_string(st[a]) + ") or the dilation (" + std::to_string(dil[a]) + ")");
           ok = false;
         }
       }

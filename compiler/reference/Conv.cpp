@@ -25,23 +25,44 @@ struct ConvAttrs {
   }
 };
 
-bool checkConvArgs(const KernelArgs &a, const Shape &expectWeight, std::string &error) {
-  const TensorF32 *w = a.param(ParamRole::Weight);
-  const TensorF32 *b = a.param(ParamRole::Bias);
-  if (!w || w->shape != expectWeight || (b && b->shape != Shape{a.out.shape[1]})) {
-    error = std::string(opName(a.op.kind)) + " parameters do not match: weight " +
-            (w ? shapeStr(w->shape) : std::string("missing")) + ", expected " + shapeStr(expectWeight);
-    return false;
-  }
-  return true;
-}
+// What both convolutions check and compute before their loops: images in
+// and out, groups dividing both channel counts, and the parameters' shapes
+// (conv2d weight [F, C/g, kh, kw], conv2d_transpose weight [C, F/g, kh, kw]).
+struct ConvSetup {
+  ConvAttrs c;
+  Image in, out;
+  int64_t inPerGroup = 0, outPerGroup = 0;
+  const std::vector<float> *x = nullptr, *w = nullptr;
+  const TensorF32 *bias = nullptr;
 
-bool isImagePair(const KernelArgs &a, std::string &error) {
+  explicit ConvSetup(const Op &op) : c(op) {}
+};
+
+bool setUpConv(const KernelArgs &a, bool transposed, ConvSetup &s, std::string &error) {
+  const std::string name = opName(a.op.kind);
   if (a.in().shape.size() != 4 || a.out.shape.size() != 4) {
-    error = std::string(opName(a.op.kind)) + " needs images, got " + shapeStr(a.in().shape) + " -> " +
-            shapeStr(a.out.shape);
+    error = name + " needs images, got " + shapeStr(a.in().shape) + " -> " + shapeStr(a.out.shape);
     return false;
   }
+  s.in = Image::of(a.in());
+  s.out = Image::of(a.out);
+  if (s.c.groups < 1 || s.in.c % s.c.groups != 0 || s.out.c % s.c.groups != 0) {
+    error = "groups " + std::to_string(s.c.groups) + " does not divide the channels";
+    return false;
+  }
+  s.inPerGroup = s.in.c / s.c.groups;
+  s.outPerGroup = s.out.c / s.c.groups;
+  Shape expectWeight = transposed ? Shape{s.in.c, s.outPerGroup, s.c.kh, s.c.kw}
+                                  : Shape{s.out.c, s.inPerGroup, s.c.kh, s.c.kw};
+  const TensorF32 *w = a.param(ParamRole::Weight);
+  s.bias = a.param(ParamRole::Bias);
+  if (!w || w->shape != expectWeight || (s.bias && s.bias->shape != Shape{s.out.c})) {
+    error = name + " parameters do not match: weight " + (w ? shapeStr(w->shape) : std::string("missing")) +
+            ", expected " + shapeStr(expectWeight);
+    return false;
+  }
+  s.x = &a.in().data;
+  s.w = &w->data;
   return true;
 }
 
@@ -51,17 +72,13 @@ bool isImagePair(const KernelArgs &a, std::string &error) {
 // kernel taps (ky, kx) of in[n, c, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw] *
 // weight[f, c - group start, ky, kx], the input being zero outside.
 bool runConv2D(const KernelArgs &a, std::string &error) {
-  if (!isImagePair(a, error)) return false;
-  ConvAttrs c(a.op);
-  Image in = Image::of(a.in()), out = Image::of(a.out);
-  if (c.groups < 1 || in.c % c.groups != 0 || out.c % c.groups != 0) {
-    error = "groups " + std::to_string(c.groups) + " does not divide the channels";
-    return false;
-  }
-  int64_t inPerGroup = in.c / c.groups, outPerGroup = out.c / c.groups;
-  if (!checkConvArgs(a, {out.c, inPerGroup, c.kh, c.kw}, error)) return false;
-  const std::vector<float> &x = a.in().data, &w = a.param(ParamRole::Weight)->data;
-  const TensorF32 *bias = a.param(ParamRole::Bias);
+  ConvSetup s(a.op);
+  if (!setUpConv(a, false, s, error)) return false;
+  const ConvAttrs &c = s.c;
+  const Image &in = s.in, &out = s.out;
+  const int64_t inPerGroup = s.inPerGroup, outPerGroup = s.outPerGroup;
+  const std::vector<float> &x = *s.x, &w = *s.w;
+  const TensorF32 *bias = s.bias;
   for (int64_t n = 0; n < out.n; ++n) {
     for (int64_t f = 0; f < out.c; ++f) {
       int64_t group = f / outPerGroup;
@@ -96,17 +113,13 @@ bool runConv2D(const KernelArgs &a, std::string &error) {
 // enlarges the output (already in its shape); those rows see the bias alone
 // unless a tap reaches them.
 bool runConv2DTranspose(const KernelArgs &a, std::string &error) {
-  if (!isImagePair(a, error)) return false;
-  ConvAttrs c(a.op);
-  Image in = Image::of(a.in()), out = Image::of(a.out);
-  if (c.groups < 1 || in.c % c.groups != 0 || out.c % c.groups != 0) {
-    error = "groups " + std::to_string(c.groups) + " does not divide the channels";
-    return false;
-  }
-  int64_t inPerGroup = in.c / c.groups, outPerGroup = out.c / c.groups;
-  if (!checkConvArgs(a, {in.c, outPerGroup, c.kh, c.kw}, error)) return false;
-  const std::vector<float> &x = a.in().data, &w = a.param(ParamRole::Weight)->data;
-  const TensorF32 *bias = a.param(ParamRole::Bias);
+  ConvSetup s(a.op);
+  if (!setUpConv(a, true, s, error)) return false;
+  const ConvAttrs &c = s.c;
+  const Image &in = s.in, &out = s.out;
+  const int64_t inPerGroup = s.inPerGroup, outPerGroup = s.outPerGroup;
+  const std::vector<float> &x = *s.x, &w = *s.w;
+  const TensorF32 *bias = s.bias;
   for (int64_t n = 0; n < out.n; ++n) {
     for (int64_t f = 0; f < out.c; ++f) {
       int64_t group = f / outPerGroup, fo = f % outPerGroup;
