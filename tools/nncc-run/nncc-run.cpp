@@ -2,6 +2,7 @@
 // NPY files and writes each output as DIR/<output name>.npy (float32), or
 // prints it. The oracle as a command, for tests and for checking a compiled
 // network against the model it came from.
+#include "compiler/passes/Pass.h"
 #include "compiler/reference/Interpreter.h"
 #include "compiler/weights/WeightBinding.h"
 #include "frontend/ModelParser.h"
@@ -34,6 +35,8 @@ const char kUsage[] =
     "                         without one, every parameter is initialized from the seed\n"
     "  --partial-weights      accept a weights file that lacks some parameters\n"
     "  --print                print each output's values to stdout (\"%.6g\", one line per sample)\n"
+    "  -O0 | -O1 | -O2        run the optimizer's inference passes first (default -O0:\n"
+    "                         the model as written); for testing that passes keep results\n"
     "  --help                 show this help\n"
     "\n"
     "Exit status: 0 on success, 1 for bad usage, model or input, 2 for an internal error.\n";
@@ -46,6 +49,7 @@ struct RunOptions {
   std::string outputDir;
   bool print = false;
   bool help = false;
+  int optLevel = 0;
 };
 
 // A usage or input problem: one line on stderr, exit status 1.
@@ -77,6 +81,8 @@ RunOptions parseArgs(const std::vector<std::string> &args) {
       o.partialWeights = true;
     } else if (a == "--print") {
       o.print = true;
+    } else if (a == "-O0" || a == "-O1" || a == "-O2") {
+      o.optLevel = a[2] - '0';
     } else if (value("--weights", v)) {
       if (v.empty()) throw UserError{"--weights needs a file name"};
       o.weights = v;
@@ -195,6 +201,10 @@ int run(const std::vector<std::string> &args) {
   if (!loadWeightsForGraph(*g, weights, o.partialWeights, params, diags) || diags.hasErrors()) {
     diags.print(std::cerr);
     return 1;
+  }
+  if (!buildInferencePipeline(o.optLevel).run(*g, diags, PassOptions{})) {
+    diags.print(std::cerr);
+    return 2;
   }
   diags.print(std::cerr);  // warnings
   std::vector<TensorF32> inputs = readInputs(*g, o);

@@ -1,6 +1,7 @@
 // nncc: the compiler driver. Reads a model, reports every problem with its
 // place in the model, and writes the requested output atomically.
 #include "compiler/ir/Printer.h"
+#include "compiler/passes/Pass.h"
 #include "runtime/AtomicFile.h"
 #include "compiler/weights/WeightBinding.h"
 #include "frontend/JsonReader.h"
@@ -30,7 +31,7 @@ int run(const std::vector<std::string> &args) {
     std::cout << "nncc version " << NNCC_VERSION << " (model format 1)\n";
     return 0;
   }
-  if (opts.emit != "ir") {
+  if (opts.emit != "ir" && opts.emit != "ir-opt") {
     std::cerr << "nncc: error: output kind '" << opts.emit
               << "' needs code generation, which this version of nncc does not have yet; use --emit=ir\n";
     return 1;
@@ -50,6 +51,16 @@ int run(const std::vector<std::string> &args) {
     std::string weights = opts.weights.empty() ? g->weightsPath : opts.weights;
     TensorMap values;
     if (!weights.empty()) loadWeightsForGraph(*g, weights, opts.partialWeights, values, diags);
+  }
+  if (g && !diags.hasErrors() && opts.emit == "ir-opt") {
+    PassOptions po;
+    po.printAfterAll = opts.printAfterAll;
+    po.timePasses = opts.timePasses;
+    po.log = &std::cerr;
+    if (!buildInferencePipeline(opts.optLevel).run(*g, diags, po)) {
+      diags.print(std::cerr);
+      return 2;  // a pass failed the verifier: an internal error
+    }
   }
   diags.print(std::cerr);
   if (diags.hasErrors()) return 1;
