@@ -21,7 +21,7 @@ namespace nncc {
 namespace {
 
 constexpr int64_t kMaxDim = int64_t(1) << 31;       // one input dimension
-constexpr int64_t kMaxElements = int64_t(1) << 40;  // per-sample elements of an input
+constexpr int64_t kMaxElements = int64_t(1) << 34;  // per-sample elements of an input
 
 // One layer as read from JSON, before it is placed in the graph.
 struct LayerRecord {
@@ -150,7 +150,6 @@ void ModelParser::parseInputs(const json &j) {
         d_.error(r.at("shape"), "input shape must be [F] or [C, H, W] (per sample, without the batch), found " + found);
       } else {
         shapeOk = true;
-        int64_t elements = 1;
         for (size_t k = 0; k < shape->size(); ++k) {
           auto v = readInt((*shape)[k], r.at("shape").child(k), "a shape entry", d_);
           if (v && (*v < 1 || *v > kMaxDim)) {
@@ -160,10 +159,9 @@ void ModelParser::parseInputs(const json &j) {
           int64_t dim = v.value_or(1);
           shapeOk &= v.has_value();
           s.push_back(dim);
-          if (elements <= kMaxElements) elements *= dim;
         }
-        if (shapeOk && elements > kMaxElements) {
-          d_.error(r.at("shape"), "input shape " + shapeStr(s) + " has more than 2^40 elements per sample");
+        if (shapeOk && numElements(s) > kMaxElements) {
+          d_.error(r.at("shape"), "input shape " + shapeStr(s) + " has more than 2^34 elements per sample");
           shapeOk = false;
         }
       }

@@ -37,7 +37,16 @@ void samePadding(int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_
 
 namespace {
 
-constexpr int64_t kMaxElements = int64_t(1) << 40;  // per-sample elements of one tensor
+// Beyond these sizes a model cannot be run, only risk overflow or exhausting
+// memory: 2^34 float32 elements (64 GiB) per sample of one activation, 2^31
+// float32 elements (8 GiB) in one parameter.
+constexpr int64_t kMaxElements = int64_t(1) << 34;
+constexpr int64_t kMaxParamElements = int64_t(1) << 31;
+
+// The bytes of `n` float32 elements ("more than 2^63" once that overflows).
+std::string f32Bytes(int64_t n) {
+  return n > std::numeric_limits<int64_t>::max() / 4 ? "more than 2^63" : std::to_string(n * 4);
+}
 
 std::string hw(int64_t h, int64_t w) { return std::to_string(h) + "x" + std::to_string(w); }
 std::string kernelStr(int64_t h, int64_t w) { return h == w ? std::to_string(h) : hw(h, w); }
@@ -59,7 +68,8 @@ class ShapeInferrer {
       std::optional<Shape> out = infer(op);
       if (!out) continue;
       if (numElements(*out) > kMaxElements) {
-        d_.error(op.loc, "output shape " + shapeStr(*out) + " is too large");
+        d_.error(op.loc, "output shape " + shapeStr(*out) + " needs " + f32Bytes(numElements(*out)) +
+                             " bytes per sample, more than nncc's limit of 2^34 float32 elements (64 GiB)");
         continue;
       }
       Value &v = g_.value(op.output);
@@ -280,6 +290,12 @@ class ShapeInferrer {
   void addParam(int opIndex, ParamRole role, Shape shape, InitSpec init, bool trainable, bool regularized,
                 int64_t fanIn, int64_t fanOut) {
     Op &op = g_.ops[static_cast<size_t>(opIndex)];
+    if (numElements(shape) > kMaxParamElements) {
+      d_.error(op.loc, "parameter '" + op.name + "." + paramRoleSuffix(role) + "' " + shapeStr(shape) + " needs " +
+                           f32Bytes(numElements(shape)) +
+                           " bytes, more than nncc's limit of 2^31 float32 elements (8 GiB)");
+      return;
+    }
     Param p;
     p.name = op.name + "." + paramRoleSuffix(role);
     p.shape = std::move(shape);
