@@ -1,13 +1,18 @@
 // nncc: the compiler driver. Reads a model, reports every problem with its
-// place in the model, and writes the requested output atomically.
+// place in the model, runs the passes, and writes the requested output
+// atomically (an object with its header beside it, LLVM IR, assembly, a
+// header, or the IR as text). Nothing is written when anything fails.
+#include "compiler/emit/Emitter.h"
+#include "compiler/emit/HeaderWriter.h"
 #include "compiler/ir/Printer.h"
 #include "compiler/passes/Pass.h"
-#include "runtime/AtomicFile.h"
 #include "compiler/weights/WeightBinding.h"
 #include "frontend/JsonReader.h"
 #include "frontend/ModelParser.h"
+#include "runtime/AtomicFile.h"
 #include "tools/nncc/Options.h"
 
+#include <cstdio>
 #include <exception>
 #include <iostream>
 #include <sstream>
@@ -15,6 +20,31 @@
 using namespace nncc;
 
 namespace {
+
+bool needsCode(const std::string &emit) { return emit == "obj" || emit == "llvm" || emit == "asm"; }
+
+// "dir/model.o" -> "dir/model.h"
+std::string headerBeside(const std::string &path) {
+  size_t slash = path.find_last_of('/');
+  size_t dot = path.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return path + ".h";
+  return path.substr(0, dot) + ".h";
+}
+
+// The outputs of one run, written only once all of them exist.
+struct Outputs {
+  std::vector<std::pair<std::string, std::string>> files;  // path, bytes
+
+  bool write(std::string &error) const {
+    for (size_t i = 0; i < files.size(); ++i) {
+      if (!writeFileAtomically(files[i].first, files[i].second, error)) {
+        for (size_t k = 0; k < i; ++k) std::remove(files[k].first.c_str());
+        return false;
+      }
+    }
+    return true;
+  }
+};
 
 int run(const std::vector<std::string> &args) {
   DriverOptions opts;
@@ -31,13 +61,18 @@ int run(const std::vector<std::string> &args) {
     std::cout << "nncc version " << NNCC_VERSION << " (model format 1)\n";
     return 0;
   }
-  if (opts.emit != "ir" && opts.emit != "ir-opt") {
+  if (opts.emit == "lib" || opts.emit == "cpp") {
     std::cerr << "nncc: error: output kind '" << opts.emit
-              << "' needs code generation, which this version of nncc does not have yet; use --emit=ir\n";
+              << "' is not supported by this version of nncc yet; use -o FILE.o\n";
+    return 1;
+  }
+  if ((needsCode(opts.emit) || opts.emit == "header") && opts.output.empty()) {
+    std::cerr << "nncc: error: --emit=" << opts.emit << " needs -o FILE\n";
     return 1;
   }
   Diagnostics diags;
   std::optional<Graph> g = loadModel(opts.input, diags);
+  TensorMap values;
   if (g) {
     if (opts.maxBatch) g->maxBatch = *opts.maxBatch;
     if (!opts.name.empty()) {
@@ -49,10 +84,10 @@ int run(const std::vector<std::string> &args) {
     // A weights file is checked against the model even for --emit=ir; the
     // seeded initializers only run when code generation needs the values.
     std::string weights = opts.weights.empty() ? g->weightsPath : opts.weights;
-    TensorMap values;
-    if (!weights.empty()) loadWeightsForGraph(*g, weights, opts.partialWeights, values, diags);
+    if (!weights.empty() || needsCode(opts.emit))
+      loadWeightsForGraph(*g, weights, opts.partialWeights, values, diags);
   }
-  if (g && !diags.hasErrors() && opts.emit == "ir-opt") {
+  if (g && !diags.hasErrors() && (opts.emit == "ir-opt" || needsCode(opts.emit))) {
     PassOptions po;
     po.printAfterAll = opts.printAfterAll;
     po.timePasses = opts.timePasses;
@@ -65,13 +100,31 @@ int run(const std::vector<std::string> &args) {
   diags.print(std::cerr);
   if (diags.hasErrors()) return 1;
 
-  std::ostringstream text;
-  printGraph(*g, text);
-  if (opts.output.empty() || opts.output == "-") {
-    std::cout << text.str();
-    return 0;
+  Outputs out;
+  if (opts.emit == "ir" || opts.emit == "ir-opt") {
+    std::ostringstream text;
+    printGraph(*g, text);
+    if (opts.output.empty() || opts.output == "-") {
+      std::cout << text.str();
+      return 0;
+    }
+    out.files.emplace_back(opts.output, text.str());
+  } else if (opts.emit == "header") {
+    out.files.emplace_back(opts.output, writeHeader(*g));
+  } else {
+    EmitOptions eo;
+    eo.target = opts.target;
+    eo.kind = opts.emit == "obj" ? OutputKind::Object : opts.emit == "asm" ? OutputKind::Assembly : OutputKind::LLVMIR;
+    std::string bytes;
+    if (!emitModel(*g, values, eo, bytes, error)) {
+      bool userError = error.rfind("target ", 0) == 0 || error.rfind("unknown target", 0) == 0;
+      std::cerr << "nncc: " << (userError ? "error: " : "internal error: ") << error << "\n";
+      return userError ? 1 : 2;
+    }
+    out.files.emplace_back(opts.output, bytes);
+    if (opts.emit == "obj") out.files.emplace_back(headerBeside(opts.output), writeHeader(*g));
   }
-  if (!writeFileAtomically(opts.output, text.str(), error)) {
+  if (!out.write(error)) {
     std::cerr << "nncc: error: " << error << "\n";
     return 1;
   }

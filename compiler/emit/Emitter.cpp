@@ -1,0 +1,296 @@
+// Emission of one object per model: the Halide pipeline (compiled with
+// Halide's own runtime) is linked in LLVM with the generic model runtime
+// (runtime/model/*.c, embedded in nncc as bitcode) and the generated part: a
+// constant descriptor of the model with its weights, and the public entry
+// points, thin wrappers over nncc_rt_*. Every symbol but the entry points is
+// then made internal, so that two models link into one program without
+// clashes, and the object is emitted by a TargetMachine configured with the
+// CPU and features Halide chose (see ../shared notes: otherwise no AVX-512).
+#include "compiler/emit/Emitter.h"
+
+#include "compiler/lower/Lowering.h"
+
+#include <llvm/Bitcode/BitcodeReader.h>
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Linker/Linker.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Target/TargetOptions.h>
+#include <llvm/Transforms/IPO.h>
+
+#include <set>
+
+extern const unsigned char nncc_runtime_bitcode[];
+extern const unsigned long nncc_runtime_bitcode_size;
+
+namespace nncc {
+namespace {
+
+struct EmitFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The generated part of the module: the descriptor and the entry points.
+class GlueBuilder {
+ public:
+  GlueBuilder(llvm::Module &m, const Graph &g, const TensorMap &params)
+      : m_(m), ctx_(m.getContext()), g_(g), params_(params) {}
+
+  std::set<std::string> build() {
+    llvm::GlobalVariable *desc = buildDescriptor();
+    std::set<std::string> exported;
+    auto wrap = [&](const char *suffix, const char *rtName) {
+      llvm::Function *rt = runtimeFunction(rtName);
+      std::string name = g_.name + "_" + suffix;
+      llvm::Function *f = llvm::Function::Create(rt->getFunctionType(), llvm::Function::ExternalLinkage, name, m_);
+      llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx_, "entry", f));
+      std::vector<llvm::Value *> args;
+      for (auto &a : f->args()) args.push_back(&a);
+      if (std::string(suffix) == "create") args = {desc};
+      llvm::Value *r = b.CreateCall(rt, args);
+      if (f->getReturnType()->isVoidTy()) b.CreateRetVoid();
+      else b.CreateRet(r);
+      exported.insert(name);
+    };
+    // NAME_create(void) calls nncc_rt_create(&desc): a wrapper without the argument.
+    {
+      llvm::Function *rt = runtimeFunction("nncc_rt_create");
+      auto *fty = llvm::FunctionType::get(rt->getReturnType(), {}, false);
+      std::string name = g_.name + "_create";
+      llvm::Function *f = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, name, m_);
+      llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx_, "entry", f));
+      llvm::Value *d = b.CreatePointerCast(desc, rt->getFunctionType()->getParamType(0));
+      b.CreateRet(b.CreateCall(rt, {d}));
+      exported.insert(name);
+    }
+    wrap("destroy", "nncc_rt_destroy");
+    wrap("set_threads", "nncc_rt_set_threads");
+    wrap("load_weights", "nncc_rt_load_weights");
+    wrap("save_weights", "nncc_rt_save_weights");
+    wrap("last_error", "nncc_rt_last_error");
+    exported.insert(buildForward());
+    return exported;
+  }
+
+ private:
+  llvm::Function *runtimeFunction(const char *name) {
+    llvm::Function *f = m_.getFunction(name);
+    if (!f || f->isDeclaration()) throw EmitFailure(std::string("the model runtime lacks ") + name);
+    return f;
+  }
+
+  llvm::StructType *runtimeType(const char *name) {
+    llvm::StructType *t = llvm::StructType::getTypeByName(ctx_, name);
+    if (!t) throw EmitFailure(std::string("the model runtime lacks the type ") + name);
+    return t;
+  }
+
+  llvm::Constant *string(const std::string &s) {
+    llvm::Constant *data = llvm::ConstantDataArray::getString(ctx_, s);
+    auto *gv = new llvm::GlobalVariable(m_, data->getType(), true, llvm::GlobalValue::PrivateLinkage, data, ".str.nncc");
+    gv->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
+    return llvm::ConstantExpr::getPointerCast(gv, llvm::Type::getInt8PtrTy(ctx_));
+  }
+
+  llvm::Constant *tensorDesc(llvm::StructType *ty, const std::string &name, const Shape &shape, int64_t size) {
+    auto *i64 = llvm::Type::getInt64Ty(ctx_);
+    std::vector<llvm::Constant *> dims;
+    for (size_t k = 0; k < 4; ++k) dims.push_back(llvm::ConstantInt::get(i64, k < shape.size() ? shape[k] : 0));
+    auto *dimsTy = llvm::cast<llvm::ArrayType>(ty->getElementType(2));
+    return llvm::ConstantStruct::get(ty, {llvm::ConstantExpr::getPointerCast(string(name), ty->getElementType(0)),
+                                          llvm::ConstantInt::get(llvm::Type::getInt32Ty(ctx_), shape.size()),
+                                          llvm::ConstantArray::get(dimsTy, dims), llvm::ConstantInt::get(i64, size)});
+  }
+
+  // A private constant array, as a pointer of type `ptrTy`.
+  llvm::Constant *array(llvm::Type *elemTy, const std::vector<llvm::Constant *> &elems, llvm::Type *ptrTy,
+                        const char *name) {
+    if (elems.empty()) return llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(ptrTy));
+    auto *aty = llvm::ArrayType::get(elemTy, elems.size());
+    auto *gv = new llvm::GlobalVariable(m_, aty, true, llvm::GlobalValue::PrivateLinkage,
+                                        llvm::ConstantArray::get(aty, elems), name);
+    return llvm::ConstantExpr::getPointerCast(gv, ptrTy);
+  }
+
+  llvm::GlobalVariable *buildDescriptor() {
+    llvm::StructType *descTy = runtimeType("struct.nncc_model_desc");
+    llvm::StructType *tensorTy = runtimeType("struct.nncc_tensor_desc");
+    auto *i32 = llvm::Type::getInt32Ty(ctx_);
+    auto *i64 = llvm::Type::getInt64Ty(ctx_);
+    auto field = [&](unsigned i) { return descTy->getElementType(i); };
+    std::vector<llvm::Constant *> ins, outs, ps, trainable;
+    for (int v : g_.inputs) ins.push_back(tensorDesc(tensorTy, g_.value(v).name, g_.value(v).shape, numElements(g_.value(v).shape)));
+    for (int v : g_.outputs) outs.push_back(tensorDesc(tensorTy, g_.value(v).name, g_.value(v).shape, numElements(g_.value(v).shape)));
+    std::vector<float> values;
+    for (const auto &p : g_.params) {
+      ps.push_back(tensorDesc(tensorTy, p.name, p.shape, numElements(p.shape)));
+      trainable.push_back(llvm::ConstantInt::get(llvm::Type::getInt8Ty(ctx_), p.trainable ? 1 : 0));
+      auto it = params_.find(p.name);
+      if (it == params_.end() || static_cast<int64_t>(it->second.data.size()) != numElements(p.shape))
+        throw EmitFailure("no value of the right size for parameter " + p.name);
+      values.insert(values.end(), it->second.data.begin(), it->second.data.end());
+    }
+    llvm::Constant *initial;
+    if (values.empty()) {
+      initial = llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(field(9)));
+    } else {
+      llvm::Constant *data = llvm::ConstantDataArray::get(ctx_, llvm::ArrayRef<float>(values));
+      auto *gv = new llvm::GlobalVariable(m_, data->getType(), true, llvm::GlobalValue::PrivateLinkage, data,
+                                          g_.name + ".initial_values");
+      gv->setAlignment(llvm::Align(64));
+      initial = llvm::ConstantExpr::getPointerCast(gv, field(9));
+    }
+    llvm::Function *forward = m_.getFunction(g_.name + "_forward_impl_argv");
+    if (!forward) throw EmitFailure("Halide did not produce " + g_.name + "_forward_impl_argv");
+    std::vector<llvm::Constant *> f = {
+        llvm::ConstantExpr::getPointerCast(string(g_.name), field(0)),
+        llvm::ConstantInt::get(i32, g_.maxBatch),
+        llvm::ConstantInt::get(i32, g_.inputs.size()),
+        llvm::ConstantInt::get(i32, g_.outputs.size()),
+        llvm::ConstantInt::get(i32, g_.params.size()),
+        array(tensorTy, ins, field(5), "nncc.inputs"),
+        array(tensorTy, outs, field(6), "nncc.outputs"),
+        array(tensorTy, ps, field(7), "nncc.params"),
+        array(llvm::Type::getInt8Ty(ctx_), trainable, field(8), "nncc.trainable"),
+        initial,
+        llvm::ConstantInt::get(i64, values.size()),
+        llvm::ConstantExpr::getPointerCast(forward, field(11)),
+    };
+    if (descTy->getNumElements() != f.size())
+      throw EmitFailure("nncc_model_desc has " + std::to_string(descTy->getNumElements()) + " fields, expected 12");
+    return new llvm::GlobalVariable(m_, descTy, true, llvm::GlobalValue::PrivateLinkage,
+                                    llvm::ConstantStruct::get(descTy, f), g_.name + ".desc");
+  }
+
+  // NAME_forward(m, batch, in..., out...) -> nncc_rt_forward(m, batch, ins, outs).
+  std::string buildForward() {
+    llvm::Function *rt = runtimeFunction("nncc_rt_forward");
+    llvm::FunctionType *rty = rt->getFunctionType();
+    auto *floatPtr = llvm::Type::getFloatPtrTy(ctx_);
+    std::vector<llvm::Type *> params = {rty->getParamType(0), rty->getParamType(1)};
+    for (size_t k = 0; k < g_.inputs.size() + g_.outputs.size(); ++k) params.push_back(floatPtr);
+    auto *fty = llvm::FunctionType::get(rty->getReturnType(), params, false);
+    std::string name = g_.name + "_forward";
+    llvm::Function *f = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, name, m_);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx_, "entry", f));
+    auto pack = [&](size_t first, size_t count, llvm::Type *arrayPtrTy) -> llvm::Value * {
+      auto *aty = llvm::ArrayType::get(floatPtr, std::max<size_t>(count, 1));
+      llvm::Value *arr = b.CreateAlloca(aty);
+      for (size_t k = 0; k < count; ++k)
+        b.CreateStore(f->getArg(static_cast<unsigned>(first + k)), b.CreateConstInBoundsGEP2_32(aty, arr, 0, static_cast<unsigned>(k)));
+      return b.CreatePointerCast(arr, arrayPtrTy);
+    };
+    llvm::Value *ins = pack(2, g_.inputs.size(), rty->getParamType(2));
+    llvm::Value *outs = pack(2 + g_.inputs.size(), g_.outputs.size(), rty->getParamType(3));
+    b.CreateRet(b.CreateCall(rt, {f->getArg(0), f->getArg(1), ins, outs}));
+    return name;
+  }
+
+  llvm::Module &m_;
+  llvm::LLVMContext &ctx_;
+  const Graph &g_;
+  const TensorMap &params_;
+};
+
+// Everything defined in the module becomes internal but the entry points.
+void internalizeAllBut(llvm::Module &m, const std::set<std::string> &exported) {
+  auto hide = [&](llvm::GlobalValue &gv) {
+    if (gv.isDeclaration() || gv.getName().startswith("llvm.") || exported.count(gv.getName().str())) return;
+    gv.setLinkage(llvm::GlobalValue::InternalLinkage);
+    gv.setVisibility(llvm::GlobalValue::DefaultVisibility);
+    gv.setDLLStorageClass(llvm::GlobalValue::DefaultStorageClass);
+    if (auto *go = llvm::dyn_cast<llvm::GlobalObject>(&gv)) go->setComdat(nullptr);
+  };
+  for (auto &f : m.functions()) hide(f);
+  for (auto &g : m.globals()) hide(g);
+  for (auto &a : m.aliases()) hide(a);
+  m.getComdatSymbolTable().clear();
+}
+
+Halide::Target parseTarget(const std::string &s) {
+  if (s == "host") return Halide::get_host_target();
+  if (!Halide::Target::validate_target_string(s)) throw EmitFailure("unknown target '" + s + "'");
+  return Halide::Target(s);
+}
+
+}  // namespace
+
+bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts, std::string &bytes, std::string &error) {
+  try {
+    Halide::Target target = parseTarget(opts.target);
+    if (target.arch != Halide::Target::X86 || target.bits != 64 || target.os != Halide::Target::Linux)
+      throw EmitFailure("target '" + opts.target + "': this version of nncc emits x86-64 Linux objects only");
+    target = target.with_feature(Halide::Target::UserContext);
+    LowerOptions lo;
+    lo.target = target;
+    LoweredModel lowered = lowerGraph(g, lo);
+    Halide::Module hm = lowered.pipeline.compile_to_module(lowered.arguments(), g.name + "_forward_impl", target);
+
+    llvm::LLVMContext ctx;
+    std::unique_ptr<llvm::Module> m = Halide::compile_module_to_llvm_module(hm, ctx);
+    auto rt = llvm::parseBitcodeFile(
+        llvm::MemoryBufferRef(llvm::StringRef(reinterpret_cast<const char *>(nncc_runtime_bitcode), nncc_runtime_bitcode_size),
+                              "nncc_runtime"),
+        ctx);
+    if (!rt) throw EmitFailure("cannot read the embedded model runtime: " + llvm::toString(rt.takeError()));
+    (*rt)->setTargetTriple(m->getTargetTriple());
+    (*rt)->setDataLayout(m->getDataLayout());
+    if (llvm::Linker::linkModules(*m, std::move(*rt))) throw EmitFailure("linking the model runtime failed");
+    std::set<std::string> exported = GlueBuilder(*m, g, params).build();
+    internalizeAllBut(*m, exported);
+    std::string verifyMsg;
+    llvm::raw_string_ostream vos(verifyMsg);
+    if (llvm::verifyModule(*m, &vos)) throw EmitFailure("the linked module does not verify: " + vos.str());
+    {
+      llvm::legacy::PassManager dce;
+      dce.add(llvm::createGlobalDCEPass());
+      dce.run(*m);
+    }
+
+    if (opts.kind == OutputKind::LLVMIR) {
+      llvm::raw_string_ostream os(bytes);
+      m->print(os, nullptr);
+      os.flush();
+      return true;
+    }
+    LLVMInitializeX86TargetInfo();
+    LLVMInitializeX86Target();
+    LLVMInitializeX86TargetMC();
+    LLVMInitializeX86AsmPrinter();
+    LLVMInitializeX86AsmParser();
+    std::string err;
+    const llvm::Target *tgt = llvm::TargetRegistry::lookupTarget(m->getTargetTriple(), err);
+    if (!tgt) throw EmitFailure(err);
+    llvm::TargetOptions topts;
+    std::string mcpu, mattrs;
+    Halide::Internal::get_target_options(*m, topts, mcpu, mattrs);
+    std::unique_ptr<llvm::TargetMachine> tm(tgt->createTargetMachine(
+        m->getTargetTriple(), mcpu, mattrs, topts, llvm::Reloc::PIC_, llvm::None, llvm::CodeGenOpt::Aggressive));
+    m->setDataLayout(tm->createDataLayout());
+    llvm::SmallVector<char, 0> buf;
+    llvm::raw_svector_ostream os(buf);
+    llvm::legacy::PassManager pm;
+    auto type = opts.kind == OutputKind::Assembly ? llvm::CGFT_AssemblyFile : llvm::CGFT_ObjectFile;
+    if (tm->addPassesToEmitFile(pm, os, nullptr, type)) throw EmitFailure("the target cannot emit this file type");
+    pm.run(*m);
+    bytes.assign(buf.begin(), buf.end());
+    return true;
+  } catch (const EmitFailure &e) {
+    error = e.what();
+  } catch (const LoweringError &e) {
+    error = std::string("lowering: ") + e.what();
+  } catch (const Halide::Error &e) {
+    error = std::string("Halide: ") + e.what();
+  }
+  return false;
+}
+
+}  // namespace nncc

@@ -1,0 +1,26 @@
+// Emission: a graph IR with its parameter values -> ONE relocatable object
+// (or LLVM IR / assembly) holding the Halide pipeline, the Halide runtime, the
+// generic model runtime (runtime/model/), the weights, and the public entry
+// points NAME_create, NAME_forward, ...; plus the C/C++ header.
+#pragma once
+#include "compiler/ir/Graph.h"
+#include "compiler/weights/Tensor.h"
+
+#include <string>
+
+namespace nncc {
+
+enum class OutputKind { Object, Assembly, LLVMIR };
+
+struct EmitOptions {
+  std::string target = "host";  // a Halide target string
+  OutputKind kind = OutputKind::Object;
+};
+
+// Compiles `g` (already through the passes) with parameter values `params`
+// (every Graph::params entry by name) into the bytes of the output file.
+// Returns false with `error` set on failure (a bad target, an internal error).
+bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts, std::string &bytes,
+               std::string &error);
+
+}  // namespace nncc

@@ -1,0 +1,12 @@
+// The header of a compiled model (generated-api.md, "The header"): macros for
+// sizes, the C entry points, and a small RAII class for C++.
+#pragma once
+#include "compiler/ir/Graph.h"
+
+#include <string>
+
+namespace nncc {
+
+std::string writeHeader(const Graph &g);
+
+}  // namespace nncc
