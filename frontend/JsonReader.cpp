@@ -43,7 +43,13 @@ bool isReservedCName(const std::string &s) {
       "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void",
       "volatile", "while", "_Bool", "_Complex", "_Imaginary", "bool", "class", "delete", "new",
       "namespace", "operator", "private", "protected", "public", "template", "this", "throw", "try",
-      "catch", "typename", "virtual", "using", "true", "false", "nullptr", "friend", "mutable", "explicit"};
+      "catch", "typename", "virtual", "using", "true", "false", "nullptr", "friend", "mutable", "explicit",
+      // C++'s alternative tokens and the rest of its keywords: names become C and C++ symbols.
+      "and", "and_eq", "bitand", "bitor", "compl", "not", "not_eq", "or", "or_eq", "xor", "xor_eq",
+      "alignas", "alignof", "asm", "char8_t", "char16_t", "char32_t", "concept", "consteval", "constexpr",
+      "constinit", "const_cast", "co_await", "co_return", "co_yield", "decltype", "dynamic_cast", "export",
+      "noexcept", "reinterpret_cast", "requires", "static_assert", "static_cast", "thread_local", "typeid",
+      "wchar_t", "_Alignas", "_Alignof", "_Atomic", "_Generic", "_Noreturn", "_Static_assert", "_Thread_local"};
   return kw.count(s) != 0;
 }
 

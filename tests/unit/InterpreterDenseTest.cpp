@@ -18,7 +18,7 @@ TensorF32 truthTable() { return tensor({4, 2}, {0, 0, 0, 1, 1, 0, 1, 1}); }
 // hidden = act([[20, 20], [-20, -20]] x + [-10, 30]) (OR and NAND),
 // out = sigmoid(20 h1 + 20 h2 - 30) (AND).
 Graph xorModel(const std::string &hiddenActivation) {
-  return buildModel(R"({"nncc": 1, "name": "xor", "inputs": [{"name": "x", "shape": [2]}], "layers": [
+  return buildModel(R"({"nncc": 1, "name": "xor_mlp", "inputs": [{"name": "x", "shape": [2]}], "layers": [
       {"type": "dense", "name": "hidden", "units": 2, "activation": ")" + hiddenActivation + R"("},
       {"type": "dense", "name": "out", "units": 1, "activation": "sigmoid"}]})");
 }
