@@ -19,6 +19,7 @@
 #include <llvm/IR/Verifier.h>
 #include <llvm/Linker/Linker.h>
 #include <llvm/MC/TargetRegistry.h>
+#include <llvm/Object/ArchiveWriter.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
@@ -281,7 +282,16 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
     auto type = opts.kind == OutputKind::Assembly ? llvm::CGFT_AssemblyFile : llvm::CGFT_ObjectFile;
     if (tm->addPassesToEmitFile(pm, os, nullptr, type)) throw EmitFailure("the target cannot emit this file type");
     pm.run(*m);
-    bytes.assign(buf.begin(), buf.end());
+    if (opts.kind != OutputKind::StaticLibrary) {
+      bytes.assign(buf.begin(), buf.end());
+      return true;
+    }
+    // A static library: an archive with the object as its one member, with a symbol table.
+    std::vector<llvm::NewArchiveMember> members;
+    members.emplace_back(llvm::MemoryBufferRef(llvm::StringRef(buf.data(), buf.size()), g.name + ".o"));
+    auto archive = llvm::writeArchiveToBuffer(members, true, llvm::object::Archive::K_GNU, true, false);
+    if (!archive) throw EmitFailure("writing the archive failed: " + llvm::toString(archive.takeError()));
+    bytes.assign((*archive)->getBufferStart(), (*archive)->getBufferEnd());
     return true;
   } catch (const EmitFailure &e) {
     error = e.what();

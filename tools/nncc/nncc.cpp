@@ -21,14 +21,18 @@ using namespace nncc;
 
 namespace {
 
-bool needsCode(const std::string &emit) { return emit == "obj" || emit == "llvm" || emit == "asm"; }
+bool needsCode(const std::string &emit) { return emit == "obj" || emit == "lib" || emit == "llvm" || emit == "asm"; }
 
-// "dir/model.o" -> "dir/model.h"
+// "dir/model.o" -> "dir/model.h"; a library's "dir/libmodel.a" -> "dir/model.h".
 std::string headerBeside(const std::string &path) {
   size_t slash = path.find_last_of('/');
   size_t dot = path.find_last_of('.');
-  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return path + ".h";
-  return path.substr(0, dot) + ".h";
+  size_t base = slash == std::string::npos ? 0 : slash + 1;
+  std::string dir = path.substr(0, base);
+  std::string stem = (dot == std::string::npos || dot < base) ? path.substr(base) : path.substr(base, dot - base);
+  bool library = dot != std::string::npos && path.compare(dot, std::string::npos, ".a") == 0;
+  if (library && stem.size() > 3 && stem.compare(0, 3, "lib") == 0) stem = stem.substr(3);
+  return dir + stem + ".h";
 }
 
 // The outputs of one run, written only once all of them exist.
@@ -61,7 +65,7 @@ int run(const std::vector<std::string> &args) {
     std::cout << "nncc version " << NNCC_VERSION << " (model format 1)\n";
     return 0;
   }
-  if (opts.emit == "lib" || opts.emit == "cpp") {
+  if (opts.emit == "cpp") {
     std::cerr << "nncc: error: output kind '" << opts.emit
               << "' is not supported by this version of nncc yet; use -o FILE.o\n";
     return 1;
@@ -114,7 +118,10 @@ int run(const std::vector<std::string> &args) {
   } else {
     EmitOptions eo;
     eo.target = opts.target;
-    eo.kind = opts.emit == "obj" ? OutputKind::Object : opts.emit == "asm" ? OutputKind::Assembly : OutputKind::LLVMIR;
+    eo.kind = opts.emit == "obj"   ? OutputKind::Object
+              : opts.emit == "lib" ? OutputKind::StaticLibrary
+              : opts.emit == "asm" ? OutputKind::Assembly
+                                   : OutputKind::LLVMIR;
     std::string bytes;
     if (!emitModel(*g, values, eo, bytes, error)) {
       bool userError = error.rfind("target ", 0) == 0 || error.rfind("unknown target", 0) == 0;
@@ -122,7 +129,7 @@ int run(const std::vector<std::string> &args) {
       return userError ? 1 : 2;
     }
     out.files.emplace_back(opts.output, bytes);
-    if (opts.emit == "obj") out.files.emplace_back(headerBeside(opts.output), writeHeader(*g));
+    if (opts.emit == "obj" || opts.emit == "lib") out.files.emplace_back(headerBeside(opts.output), writeHeader(*g));
   }
   if (!out.write(error)) {
     std::cerr << "nncc: error: " << error << "\n";
