@@ -16,3 +16,4 @@ path = [p for p in (tools and os.path.join(tools, "nncc"), tools and os.path.joi
 config.environment["PATH"] = os.pathsep.join(path + [config.environment.get("PATH", os.environ.get("PATH", ""))])
 config.substitutions.append(("%examples", os.path.join(getattr(config, "nncc_src_root", ""), "examples")))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
+config.substitutions.append(("%nncc_build", os.path.dirname(tools) if tools else ""))
