@@ -29,8 +29,11 @@
 
 #include <set>
 
-extern const unsigned char nncc_runtime_bitcode[];
-extern const unsigned long nncc_runtime_bitcode_size;
+// The model runtime's bitcode, one per supported architecture (emit/CMakeLists.txt).
+extern const unsigned char nncc_runtime_bitcode_x86_64[];
+extern const unsigned long nncc_runtime_bitcode_x86_64_size;
+extern const unsigned char nncc_runtime_bitcode_aarch64[];
+extern const unsigned long nncc_runtime_bitcode_aarch64_size;
 
 namespace nncc {
 namespace {
@@ -227,8 +230,9 @@ Halide::Target parseTarget(const std::string &s) {
 bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts, std::string &bytes, std::string &error) {
   try {
     Halide::Target target = parseTarget(opts.target);
-    if (target.arch != Halide::Target::X86 || target.bits != 64 || target.os != Halide::Target::Linux)
-      throw EmitFailure("target '" + opts.target + "': this version of nncc emits x86-64 Linux objects only");
+    bool x86 = target.arch == Halide::Target::X86, arm = target.arch == Halide::Target::ARM;
+    if (!(x86 || arm) || target.bits != 64 || target.os != Halide::Target::Linux)
+      throw EmitFailure("target '" + opts.target + "': this version of nncc emits x86-64 and AArch64 Linux objects only");
     target = target.with_feature(Halide::Target::UserContext);
     LowerOptions lo;
     lo.target = target;
@@ -238,8 +242,12 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
     llvm::LLVMContext ctx;
     std::unique_ptr<llvm::Module> m = Halide::compile_module_to_llvm_module(hm, ctx);
     auto rt = llvm::parseBitcodeFile(
-        llvm::MemoryBufferRef(llvm::StringRef(reinterpret_cast<const char *>(nncc_runtime_bitcode), nncc_runtime_bitcode_size),
-                              "nncc_runtime"),
+        x86 ? llvm::MemoryBufferRef(llvm::StringRef(reinterpret_cast<const char *>(nncc_runtime_bitcode_x86_64),
+                                                    nncc_runtime_bitcode_x86_64_size),
+                                    "nncc_runtime_x86_64")
+            : llvm::MemoryBufferRef(llvm::StringRef(reinterpret_cast<const char *>(nncc_runtime_bitcode_aarch64),
+                                                    nncc_runtime_bitcode_aarch64_size),
+                                    "nncc_runtime_aarch64"),
         ctx);
     if (!rt) throw EmitFailure("cannot read the embedded model runtime: " + llvm::toString(rt.takeError()));
     (*rt)->setTargetTriple(m->getTargetTriple());
@@ -262,11 +270,17 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
       os.flush();
       return true;
     }
-    LLVMInitializeX86TargetInfo();
-    LLVMInitializeX86Target();
-    LLVMInitializeX86TargetMC();
-    LLVMInitializeX86AsmPrinter();
-    LLVMInitializeX86AsmParser();
+    if (x86) {
+      LLVMInitializeX86TargetInfo();
+      LLVMInitializeX86Target();
+      LLVMInitializeX86TargetMC();
+      LLVMInitializeX86AsmPrinter();
+    } else {
+      LLVMInitializeAArch64TargetInfo();
+      LLVMInitializeAArch64Target();
+      LLVMInitializeAArch64TargetMC();
+      LLVMInitializeAArch64AsmPrinter();
+    }
     std::string err;
     const llvm::Target *tgt = llvm::TargetRegistry::lookupTarget(m->getTargetTriple(), err);
     if (!tgt) throw EmitFailure(err);
