@@ -1,0 +1,48 @@
+/* Times NAME_forward of a compiled model with one input and one output:
+ * median of repeated runs at a batch size and thread count.
+ *   cc -O2 -DMODEL=lenet5 -DIN=IMAGE -DOUT=PROBS -include lenet5.h forward.c lenet5.o -lpthread -ldl -lm
+ *   ./a.out BATCH THREADS REPEATS                                         */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define CAT2(a, b) a##b
+#define CAT(a, b) CAT2(a, b)
+#define FN(suffix) CAT(MODEL, suffix)
+#define UPPER_MODEL_IN_SIZE CAT(CAT(CAT(UMODEL, _), IN), _SIZE)
+#define UPPER_MODEL_OUT_SIZE CAT(CAT(CAT(UMODEL, _), OUT), _SIZE)
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+  int batch = argc > 1 ? atoi(argv[1]) : 1, threads = argc > 2 ? atoi(argv[2]) : 1;
+  int reps = argc > 3 ? atoi(argv[3]) : 20;
+  float *x = calloc((size_t)batch * UPPER_MODEL_IN_SIZE, sizeof(float));
+  float *y = calloc((size_t)batch * UPPER_MODEL_OUT_SIZE, sizeof(float));
+  double *t = calloc((size_t)reps, sizeof(double));
+  for (long i = 0; i < (long)batch * UPPER_MODEL_IN_SIZE; ++i) x[i] = (float)((i * 7919) % 1000) / 1000.0f;
+  struct MODEL *m = FN(_create)();
+  if (!m || FN(_set_threads)(m, threads) != 0) return 1;
+  if (FN(_forward)(m, batch, x, y) != 0) { /* warm-up */
+    fprintf(stderr, "%s\n", FN(_last_error)(m));
+    return 1;
+  }
+  for (int r = 0; r < reps; ++r) {
+    double s = now();
+    FN(_forward)(m, batch, x, y);
+    t[r] = now() - s;
+  }
+  qsort(t, (size_t)reps, sizeof(double), cmp);
+  printf("%.3f\n", t[reps / 2] * 1e3);
+  FN(_destroy)(m);
+  return 0;
+}
