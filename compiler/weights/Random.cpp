@@ -4,13 +4,6 @@
 
 #include <cmath>
 
-// No fused multiply-adds: the results must not depend on the target's FMA.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
-
 namespace nncc {
 namespace {
 
