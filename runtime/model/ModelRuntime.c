@@ -68,7 +68,18 @@ struct nncc_instance {
   nncc_pool pool;
   pthread_mutex_t err_mu;           /* halide_error may be called from workers */
   char err[NNCC_ERR_SIZE];
+  /* Scratch blocks handed to the pipeline through halide_malloc, kept and reused. */
+  pthread_mutex_t mem_mu;
+  struct nncc_block *blocks;
+  int num_blocks, cap_blocks;
 };
+
+/* One scratch block: Halide's intermediate buffers come from these. */
+typedef struct nncc_block {
+  void *ptr;
+  size_t size;
+  int in_use;
+} nncc_block;
 
 static const char kNullMessage[] = "out of memory or null instance";
 
@@ -180,7 +191,7 @@ nncc_instance *nncc_rt_create(const nncc_model_desc *d) {
   m->dims = (halide_dimension_t *)calloc(ndims + 1, sizeof(halide_dimension_t));
   m->args = (void **)calloc(1 + (size_t)nio + (size_t)d->num_params, sizeof(void *));
   if (!m->params || !m->param_offset || !m->param_bufs || !m->io_bufs || !m->dims || !m->args ||
-      pthread_mutex_init(&m->err_mu, NULL) != 0) {
+      pthread_mutex_init(&m->err_mu, NULL) != 0 || pthread_mutex_init(&m->mem_mu, NULL) != 0) {
     free(m->params);
     free(m->param_offset);
     free(m->param_bufs);
@@ -377,6 +388,10 @@ void nncc_rt_destroy(nncc_instance *m) {
     pthread_mutex_destroy(&m->pool.mu);
   }
   pthread_mutex_destroy(&m->err_mu);
+  for (int b = 0; b < m->num_blocks; ++b)
+    free(m->blocks[b].ptr);
+  free(m->blocks);
+  pthread_mutex_destroy(&m->mem_mu);
   m->magic = 0;
   free(m->params);
   free(m->param_offset);
@@ -1040,4 +1055,72 @@ out:
   free(order);
   free(tmp);
   return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Scratch memory                                                            */
+
+/* Halide asks for every intermediate buffer through halide_malloc and gives
+ * it back through halide_free (as soon as its last reader has run). An
+ * instance keeps the blocks and hands the smallest free one that fits to the
+ * next request, so once a batch size has been run, later calls at that size
+ * or smaller allocate nothing. Requests without an instance (never made by
+ * nncc's pipelines) get plain aligned memory. */
+enum { NNCC_ALIGNMENT = 128 };
+
+void *halide_malloc(void *user_context, size_t size) {
+  nncc_instance *m = (nncc_instance *)user_context;
+  void *p = NULL;
+  int i, best = -1;
+  if (!is_instance(m)) {
+    return posix_memalign(&p, NNCC_ALIGNMENT, size ? size : 1) == 0 ? p : NULL;
+  }
+  pthread_mutex_lock(&m->mem_mu);
+  for (i = 0; i < m->num_blocks; ++i) {
+    nncc_block *b = &m->blocks[i];
+    if (!b->in_use && b->size >= size && (best < 0 || b->size < m->blocks[best].size))
+      best = i;
+  }
+  if (best < 0) {
+    if (m->num_blocks == m->cap_blocks) {
+      int cap = m->cap_blocks ? 2 * m->cap_blocks : 16;
+      nncc_block *grown = (nncc_block *)realloc(m->blocks, sizeof(nncc_block) * (size_t)cap);
+      if (!grown) {
+        pthread_mutex_unlock(&m->mem_mu);
+        return NULL;
+      }
+      m->blocks = grown;
+      m->cap_blocks = cap;
+    }
+    if (posix_memalign(&p, NNCC_ALIGNMENT, size ? size : 1) != 0) {
+      pthread_mutex_unlock(&m->mem_mu);
+      return NULL;
+    }
+    best = m->num_blocks++;
+    m->blocks[best].ptr = p;
+    m->blocks[best].size = size;
+  }
+  m->blocks[best].in_use = 1;
+  p = m->blocks[best].ptr;
+  pthread_mutex_unlock(&m->mem_mu);
+  return p;
+}
+
+void halide_free(void *user_context, void *ptr) {
+  nncc_instance *m = (nncc_instance *)user_context;
+  int i;
+  if (!ptr)
+    return;
+  if (is_instance(m)) {
+    pthread_mutex_lock(&m->mem_mu);
+    for (i = 0; i < m->num_blocks; ++i) {
+      if (m->blocks[i].ptr == ptr) {
+        m->blocks[i].in_use = 0;
+        pthread_mutex_unlock(&m->mem_mu);
+        return;
+      }
+    }
+    pthread_mutex_unlock(&m->mem_mu);
+  }
+  free(ptr);
 }
