@@ -245,7 +245,16 @@ LoweredModel lowerGraph(const Graph &g, const LowerOptions &opts) {
     if (!lowered[static_cast<size_t>(id)]) throw LoweringError("output '" + v.name + "' was not lowered");
     Halide::Func f = values[static_cast<size_t>(id)].f;
     bool isInput = v.producer < 0;
-    if (isInput || used.count(f.name())) {  // an output must be a Func of its own
+    bool readByOthers = false;  // an output that later ops read too (segnet's logits -> probs)
+    for (const Op &op : g.ops)
+      for (int in : op.inputs) readByOthers |= in == id;
+    // An output must be a Func of its own, written once into the caller's
+    // buffer. In a pipeline with several outputs, an output Func that other
+    // Funcs read, or one with an update stage, crashed in the emitted code
+    // (tests/lit/codegen-e2e/segnet_tiny.test and op-conv.test), so there
+    // each output is computed as an intermediate and copied out.
+    bool severalOutputs = g.outputs.size() > 1;
+    if (isInput || readByOthers || severalOutputs || used.count(f.name())) {
       Dims d = dimsOf(v.shape);
       Halide::Func copy(namer.unique(v.name + "_out"));
       copy(d.vars) = f(d.exprs());
