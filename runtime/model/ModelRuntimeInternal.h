@@ -1,0 +1,90 @@
+/* The model runtime's internals shared by its files (ModelRuntime.c,
+ * ThreadPool.c, WeightsFile.c, ScratchMemory.c): the instance, its thread
+ * pool and scratch blocks, and the error helpers. Not part of any API: in a
+ * compiled model every one of these symbols is internal. */
+#ifndef NNCC_MODEL_INTERNAL_H
+#define NNCC_MODEL_INTERNAL_H
+
+#define _POSIX_C_SOURCE 200809L
+
+#include <HalideRuntime.h>
+
+#include "nncc_model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define NNCC_MAGIC 0x6e6e6363u /* "nncc": tells an instance from a foreign user_context */
+#define NNCC_MAX_THREADS 1024
+#define NNCC_MAX_HEADER (100u * 1024u * 1024u)
+#define NNCC_ERR_SIZE 1024
+
+/* ------------------------------------------------------------------------ */
+/* The instance                                                              */
+
+typedef struct nncc_pool {
+  pthread_mutex_t mu;
+  pthread_cond_t work_cv;   /* workers wait here for a new job (or shutdown) */
+  pthread_cond_t done_cv;   /* the caller waits here for the workers to finish */
+  pthread_t *threads;
+  int num_workers;          /* threads running */
+  int shutdown;
+  unsigned long generation; /* bumped per job */
+  unsigned long spawn_generation; /* the generation when the workers were started */
+  int busy;                 /* workers still inside the current job */
+  /* the current job */
+  void *user_context;
+  halide_task_t task;
+  uint8_t *closure;
+  int next;                 /* next task index, taken with __atomic_fetch_add */
+  int end;
+  int result;               /* first non-zero task result, set with CAS */
+} nncc_pool;
+
+struct nncc_instance {
+  uint32_t magic;
+  void *user_context;               /* == this instance; args[0] points here */
+  const nncc_model_desc *d;
+  float *params;                    /* num_param_floats, instance-owned */
+  int64_t *param_offset;            /* float offset of each parameter */
+  halide_buffer_t *param_bufs;      /* num_params */
+  halide_buffer_t *io_bufs;         /* num_inputs then num_outputs */
+  halide_dimension_t *dims;         /* 4 per parameter, then 5 per input/output */
+  void **args;                      /* 1 + inputs + params + outputs */
+  int threads;                      /* requested thread count (>= 1) */
+  int pool_claimed;                 /* 1 while a parallel loop owns the pool */
+  int pool_ready;                   /* pool mutex/conds initialized */
+  nncc_pool pool;
+  pthread_mutex_t err_mu;           /* halide_error may be called from workers */
+  char err[NNCC_ERR_SIZE];
+  /* Scratch blocks handed to the pipeline through halide_malloc, kept and reused. */
+  pthread_mutex_t mem_mu;
+  struct nncc_block *blocks;
+  int num_blocks, cap_blocks;
+};
+
+/* One scratch block: Halide's intermediate buffers come from these. */
+typedef struct nncc_block {
+  void *ptr;
+  size_t size;
+  int in_use;
+} nncc_block;
+
+/* Errors: the message of the last failed call, kept in the instance. */
+void nncc_set_error(const nncc_instance *m, const char *fmt, ...);
+void nncc_clear_error(const nncc_instance *m);
+/* Whether p is an instance (tells it from a foreign user_context). */
+int nncc_is_instance(const void *p);
+const char *nncc_model_name(const nncc_instance *m);
+/* Stops and joins the instance's worker threads (ThreadPool.c). */
+void nncc_pool_stop(nncc_instance *m);
+
+#endif
