@@ -9,20 +9,15 @@ the conv2d layer "filters" in filters.json (no bias). Standard library only.
 nncc's conv2d is a cross-correlation (as PyTorch's); these kernels are
 symmetric, so it is also the convolution.
 """
-import json, os, struct
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from safetensors_file import write_safetensors  # noqa: E402
 
 EDGE = [-1, -1, -1, -1, 8, -1, -1, -1, -1]
 SHARPEN = [0, -1, 0, -1, 5, -1, 0, -1, 0]
 BLUR = [v / 16.0 for v in (1, 2, 1, 2, 4, 2, 1, 2, 1)]
 
 tensors = {"filters.weight": ([3, 1, 3, 3], [float(v) for v in EDGE + SHARPEN + BLUR])}
-header, data = {}, b""
-for name in sorted(tensors):
-    shape, values = tensors[name]
-    raw = struct.pack("<%df" % len(values), *values)
-    header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
-    data += raw
-h = json.dumps(header, separators=(",", ":")).encode()
-h += b" " * ((8 - len(h) % 8) % 8)
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "filters.safetensors"), "wb") as f:
-    f.write(struct.pack("<Q", len(h)) + h + data)
+write_safetensors(os.path.join(os.path.dirname(os.path.abspath(__file__)), "filters.safetensors"), tensors)

@@ -7,7 +7,9 @@ hidden_0 = sigmoid(20 x0 + 20 x1 - 10)   ~ x0 OR x1
 hidden_1 = sigmoid(-20 x0 - 20 x1 + 30)  ~ NOT (x0 AND x1)
 out      = sigmoid(20 h0 + 20 h1 - 30)   ~ h0 AND h1 = x0 XOR x1
 """
-import json, os, struct
+import os, struct
+
+from safetensors_file import write_safetensors
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
@@ -18,16 +20,7 @@ tensors = {
     "out.weight": ([1, 2], [20.0, 20.0]),
     "out.bias": ([1], [-30.0]),
 }
-header, data = {}, b""
-for name in sorted(tensors):
-    shape, values = tensors[name]
-    raw = struct.pack("<%df" % len(values), *values)
-    header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
-    data += raw
-h = json.dumps(header, separators=(",", ":")).encode()
-h += b" " * ((8 - len(h) % 8) % 8)
-with open(os.path.join(root, "xor.safetensors"), "wb") as f:
-    f.write(struct.pack("<Q", len(h)) + h + data)
+write_safetensors(os.path.join(root, "xor.safetensors"), tensors)
 
 # NPY v1.0: magic, version, header length, a dict literal padded to 64 bytes.
 rows = [0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0]

@@ -97,6 +97,18 @@ static int valid_desc(const nncc_model_desc *d) {
   return total == d->num_param_floats;
 }
 
+/* Frees an instance's memory (its scratch blocks and pool are released by
+ * nncc_rt_destroy before). */
+static void free_instance(nncc_instance *m) {
+  free(m->params);
+  free(m->param_offset);
+  free(m->param_bufs);
+  free(m->io_bufs);
+  free(m->dims);
+  free(m->args);
+  free(m);
+}
+
 nncc_instance *nncc_rt_create(const nncc_model_desc *d) {
   nncc_instance *m;
   int32_t i, nio;
@@ -118,13 +130,7 @@ nncc_instance *nncc_rt_create(const nncc_model_desc *d) {
   m->args = (void **)calloc(1 + (size_t)nio + (size_t)d->num_params, sizeof(void *));
   if (!m->params || !m->param_offset || !m->param_bufs || !m->io_bufs || !m->dims || !m->args ||
       pthread_mutex_init(&m->err_mu, NULL) != 0 || pthread_mutex_init(&m->mem_mu, NULL) != 0) {
-    free(m->params);
-    free(m->param_offset);
-    free(m->param_bufs);
-    free(m->io_bufs);
-    free(m->dims);
-    free(m->args);
-    free(m);
+    free_instance(m);
     return NULL;
   }
   if (d->num_param_floats)
@@ -162,13 +168,7 @@ void nncc_rt_destroy(nncc_instance *m) {
   free(m->blocks);
   pthread_mutex_destroy(&m->mem_mu);
   m->magic = 0;
-  free(m->params);
-  free(m->param_offset);
-  free(m->param_bufs);
-  free(m->io_bufs);
-  free(m->dims);
-  free(m->args);
-  free(m);
+  free_instance(m);
 }
 
 /* ------------------------------------------------------------------------ */
