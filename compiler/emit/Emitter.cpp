@@ -1,14 +1,17 @@
-// Emission of one object per model: the Halide pipeline (compiled with
-// Halide's own runtime) is linked in LLVM with the generic model runtime
-// (runtime/model/*.c, embedded in nncc as bitcode) and the generated part: a
-// constant descriptor of the model with its weights, and the public entry
-// points, thin wrappers over nncc_rt_*. Every symbol but the entry points is
-// then made internal, so that two models link into one program without
-// clashes, and the object is emitted by a TargetMachine configured with the
-// CPU and features Halide chose (see ../shared notes: otherwise no AVX-512).
+// Emission of one object per model: one Halide kernel per distinct op
+// (compiled without the runtime, linked into one Halide module), Halide's
+// runtime once, the generic model runtime (runtime/model/*.c, embedded in
+// nncc as bitcode), and the generated part: a constant descriptor of the model
+// with its weights, its memory plan and its programs (the kernel calls in
+// order, each on buffers of the plan), and the public entry points, thin
+// wrappers over nncc_rt_*. Every symbol but the entry points is then made
+// internal, so that two models link into one program without clashes, and the
+// object is emitted by a TargetMachine configured with the CPU and features
+// Halide chose (see ../shared notes: otherwise no AVX-512).
 #include "compiler/emit/Emitter.h"
 
 #include "compiler/lower/Lowering.h"
+#include "compiler/passes/MemoryPlan.h"
 
 #include <llvm/Bitcode/BitcodeReader.h>
 #include <llvm/IR/Constants.h>
@@ -27,6 +30,7 @@
 #include <llvm/Target/TargetOptions.h>
 #include <llvm/Transforms/IPO.h>
 
+#include <map>
 #include <set>
 
 // The model runtime's bitcode, one per supported architecture (emit/CMakeLists.txt).
@@ -45,8 +49,10 @@ struct EmitFailure : std::runtime_error {
 // The generated part of the module: the descriptor and the entry points.
 class GlueBuilder {
  public:
-  GlueBuilder(llvm::Module &m, const Graph &g, const TensorMap &params)
-      : m_(m), ctx_(m.getContext()), g_(g), params_(params) {}
+  GlueBuilder(llvm::Module &m, const Graph &g, const TensorMap &params, const MemoryPlan &plan,
+              const std::vector<std::string> &kernelNames, const std::vector<int> &opKernel)
+      : m_(m), ctx_(m.getContext()), g_(g), params_(params), plan_(plan), kernelNames_(kernelNames),
+        opKernel_(opKernel) {}
 
   std::set<std::string> build() {
     llvm::GlobalVariable *desc = buildDescriptor();
@@ -152,8 +158,56 @@ class GlueBuilder {
       gv->setAlignment(llvm::Align(64));
       initial = llvm::ConstantExpr::getPointerCast(gv, field(9));
     }
-    llvm::Function *forward = m_.getFunction(g_.name + "_forward_impl_argv");
-    if (!forward) throw EmitFailure("Halide did not produce " + g_.name + "_forward_impl_argv");
+    // The kernels, by their "_argv" forms.
+    llvm::StructType *refTy = runtimeType("struct.nncc_buffer_ref");
+    llvm::StructType *stepTy = runtimeType("struct.nncc_step");
+    llvm::StructType *progTy = runtimeType("struct.nncc_program");
+    auto *kernelPtrTy = llvm::cast<llvm::PointerType>(field(12))->getPointerElementType();
+    std::vector<llvm::Constant *> kernels;
+    for (const std::string &k : kernelNames_) {
+      llvm::Function *fn = m_.getFunction(k + "_argv");
+      if (!fn) throw EmitFailure("Halide did not produce " + k + "_argv");
+      kernels.push_back(llvm::ConstantExpr::getPointerCast(fn, kernelPtrTy));
+    }
+    // The forward program: one step per op on the refs of its arguments,
+    // then the output copies.
+    std::vector<llvm::Constant *> refs, steps;
+    auto ref = [&](int32_t kind, int32_t index, int64_t offset, const Shape &shape, bool batched) {
+      std::vector<llvm::Constant *> dims;
+      for (size_t k = 0; k < 4; ++k) dims.push_back(llvm::ConstantInt::get(i64, k < shape.size() ? shape[k] : 0));
+      refs.push_back(llvm::ConstantStruct::get(
+          refTy, {llvm::ConstantInt::get(i32, kind), llvm::ConstantInt::get(i32, index), llvm::ConstantInt::get(i64, offset),
+                  llvm::ConstantInt::get(i32, shape.size()), llvm::ConstantInt::get(i32, batched ? 1 : 0),
+                  llvm::ConstantArray::get(llvm::cast<llvm::ArrayType>(refTy->getElementType(5)), dims)}));
+    };
+    auto valueRef = [&](int v) {
+      const ValueSlot &s = plan_.slots[static_cast<size_t>(v)];
+      int32_t kind = s.kind == ValueSlot::Input ? 0 : s.kind == ValueSlot::Output ? 1 : 3;
+      if (s.kind == ValueSlot::None) throw EmitFailure("value " + g_.value(v).name + " has no place in the memory plan");
+      ref(kind, s.index, s.offset, g_.value(v).shape, true);
+    };
+    auto step = [&](int kernel, size_t firstRef) {
+      steps.push_back(llvm::ConstantStruct::get(stepTy, {llvm::ConstantInt::get(i32, kernel),
+                                                         llvm::ConstantInt::get(i32, firstRef),
+                                                         llvm::ConstantInt::get(i32, refs.size() - firstRef)}));
+    };
+    for (size_t i = 0; i < g_.ops.size(); ++i) {
+      const Op &op = g_.ops[i];
+      size_t first = refs.size();
+      for (int in : op.inputs) valueRef(in);
+      for (int p : op.params) ref(2, p, 0, g_.params[static_cast<size_t>(p)].shape, false);
+      valueRef(op.output);
+      step(opKernel_[i], first);
+    }
+    for (const OutputCopy &c : plan_.copies) {
+      size_t first = refs.size();
+      valueRef(c.value);
+      ref(1, c.output, 0, g_.value(g_.outputs[static_cast<size_t>(c.output)]).shape, true);
+      step(-1, first);
+    }
+    llvm::Constant *forward = llvm::ConstantStruct::get(
+        progTy, {llvm::ConstantInt::get(i32, steps.size()),
+                 array(stepTy, steps, progTy->getElementType(1), "nncc.forward_steps")});
     std::vector<llvm::Constant *> f = {
         llvm::ConstantExpr::getPointerCast(string(g_.name), field(0)),
         llvm::ConstantInt::get(i32, g_.maxBatch),
@@ -166,10 +220,16 @@ class GlueBuilder {
         array(llvm::Type::getInt8Ty(ctx_), trainable, field(8), "nncc.trainable"),
         initial,
         llvm::ConstantInt::get(i64, values.size()),
-        llvm::ConstantExpr::getPointerCast(forward, field(11)),
+        llvm::ConstantInt::get(i32, kernels.size()),
+        array(kernelPtrTy, kernels, field(12), "nncc.kernels"),
+        llvm::ConstantInt::get(i32, refs.size()),
+        array(refTy, refs, field(14), "nncc.refs"),
+        llvm::ConstantInt::get(i64, plan_.arenaFloats),
+        forward,
     };
     if (descTy->getNumElements() != f.size())
-      throw EmitFailure("nncc_model_desc has " + std::to_string(descTy->getNumElements()) + " fields, expected 12");
+      throw EmitFailure("nncc_model_desc has " + std::to_string(descTy->getNumElements()) + " fields, expected " +
+                        std::to_string(f.size()));
     return new llvm::GlobalVariable(m_, descTy, true, llvm::GlobalValue::PrivateLinkage,
                                     llvm::ConstantStruct::get(descTy, f), g_.name + ".desc");
   }
@@ -202,6 +262,9 @@ class GlueBuilder {
   llvm::LLVMContext &ctx_;
   const Graph &g_;
   const TensorMap &params_;
+  const MemoryPlan &plan_;
+  const std::vector<std::string> &kernelNames_;  // the distinct kernels' Halide function names
+  const std::vector<int> &opKernel_;             // per op: its index in kernelNames_
 };
 
 // Everything defined in the module becomes internal but the entry points.
@@ -236,11 +299,43 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
     target = target.with_feature(Halide::Target::UserContext);
     LowerOptions lo;
     lo.target = target;
-    LoweredModel lowered = lowerGraph(g, lo);
-    Halide::Module hm = lowered.pipeline.compile_to_module(lowered.arguments(), g.name + "_forward_impl", target);
-
+    MemoryPlan plan = planMemory(g);
+    // One kernel per distinct op, compiled without the Halide runtime and
+    // linked into one Halide module; the runtime comes once, below.
+    std::map<std::string, int> byKey;
+    std::vector<std::string> kernelNames;
+    std::vector<int> opKernel;
+    std::vector<Halide::Module> modules;
+    Halide::Target kernelTarget = target.with_feature(Halide::Target::NoRuntime);
+    for (const Op &op : g.ops) {
+      std::string key = kernelKey(g, op);
+      auto it = byKey.find(key);
+      if (it == byKey.end()) {
+        int k = static_cast<int>(kernelNames.size());
+        kernelNames.push_back(g.name + "_k" + std::to_string(k));
+        LoweredKernel lk = lowerOpKernel(g, op, lo);
+        modules.push_back(lk.pipeline.compile_to_module(lk.arguments, kernelNames.back(), kernelTarget));
+        it = byKey.emplace(key, k).first;
+      }
+      opKernel.push_back(it->second);
+    }
     llvm::LLVMContext ctx;
-    std::unique_ptr<llvm::Module> m = Halide::compile_module_to_llvm_module(hm, ctx);
+    std::unique_ptr<llvm::Module> m;
+    if (!modules.empty()) {
+      Halide::Module hm = Halide::link_modules(g.name + "_kernels", modules);
+      m = Halide::compile_module_to_llvm_module(hm, ctx);
+    }
+    {
+      // The Halide runtime, from a trivial pipeline compiled with it (the
+      // pipeline itself is removed as dead code below).
+      Halide::Func anchor(g.name + "_runtime_anchor");
+      Halide::Var x;
+      anchor(x) = 0.0f;
+      Halide::Module rm = Halide::Pipeline(anchor).compile_to_module({}, g.name + "_runtime_anchor", target);
+      std::unique_ptr<llvm::Module> runtime = Halide::compile_module_to_llvm_module(rm, ctx);
+      if (!m) m = std::move(runtime);
+      else if (llvm::Linker::linkModules(*m, std::move(runtime))) throw EmitFailure("linking the Halide runtime failed");
+    }
     auto rt = llvm::parseBitcodeFile(
         x86 ? llvm::MemoryBufferRef(llvm::StringRef(reinterpret_cast<const char *>(nncc_runtime_bitcode_x86_64),
                                                     nncc_runtime_bitcode_x86_64_size),
@@ -253,7 +348,7 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
     (*rt)->setTargetTriple(m->getTargetTriple());
     (*rt)->setDataLayout(m->getDataLayout());
     if (llvm::Linker::linkModules(*m, std::move(*rt))) throw EmitFailure("linking the model runtime failed");
-    std::set<std::string> exported = GlueBuilder(*m, g, params).build();
+    std::set<std::string> exported = GlueBuilder(*m, g, params, plan, kernelNames, opKernel).build();
     internalizeAllBut(*m, exported);
     std::string verifyMsg;
     llvm::raw_string_ostream vos(verifyMsg);

@@ -96,6 +96,23 @@ Halide::Func lowerConcat(const OpArgs &a);
 
 // ---- Shared helpers ----
 
+// Dense row-major bounds on a buffer of per-sample shape `s` (reversed), plus
+// a batch dimension with min 0 and a dynamic extent when `batched`.
+void constrainDense(Halide::OutputImageParam p, const Shape &s, bool batched);
+
+// A graph input (or a kernel's input) as an ImageParam `ip` with dense
+// bounds and a dynamic batch, and the inlined Func its consumers read.
+LValue bindInput(const Value &v, Namer &namer, Halide::ImageParam &ip);
+// A parameter as an ImageParam with its dense static bounds.
+Halide::ImageParam bindParam(const Param &p, Namer &namer);
+// Lowers one op through the table: `inputs` in op.inputs order, `params` in
+// op.params order. Returns the op's output Func, scheduled.
+Halide::Func lowerOp(const Graph &g, const Op &op, const LowerOptions &opts, Namer &namer,
+                     const std::vector<const LValue *> &inputs, const std::vector<Halide::ImageParam> &params);
+
+// A Halide name from a parameter name: "conv1.weight" -> "conv1_weight".
+std::string sanitize(const std::string &name);
+
 // `in` with its W and H axes (Halide dims 0 and 1 of an image) extended by
 // `value` outside [0, W) x [0, H): the explicit padding of convolutions and
 // pools. The access to `in` is clamped, so the padded Func never makes Halide

@@ -51,6 +51,14 @@ std::vector<LowerFn> buildTable() {
   return table;
 }
 
+}  // namespace
+
+LowerFn lowererFor(OpKind kind) {
+  static const std::vector<LowerFn> table = buildTable();
+  size_t k = static_cast<size_t>(kind);
+  return k < table.size() ? table[k] : nullptr;
+}
+
 // Dense row-major bounds on a buffer of per-sample shape `s` (reversed), plus
 // a batch dimension with min 0 and a dynamic extent when `batched`.
 void constrainDense(Halide::OutputImageParam p, const Shape &s, bool batched) {
@@ -69,14 +77,6 @@ std::string sanitize(const std::string &name) {
   for (char &ch : out)
     if (ch == '.') ch = '_';
   return out;
-}
-
-}  // namespace
-
-LowerFn lowererFor(OpKind kind) {
-  static const std::vector<LowerFn> table = buildTable();
-  size_t k = static_cast<size_t>(kind);
-  return k < table.size() ? table[k] : nullptr;
 }
 
 Dims Dims::without(size_t k) const {
@@ -127,6 +127,33 @@ Halide::Func padXY(const LValue &in, Halide::Expr value, const std::string &name
   Halide::Expr inside = x >= 0 && x < w && y >= 0 && y < h;
   padded(x, y, c, n) = Halide::select(inside, in.f(Halide::clamp(x, 0, w - 1), Halide::clamp(y, 0, h - 1), c, n), value);
   return padded;
+}
+
+LValue bindInput(const Value &v, Namer &namer, Halide::ImageParam &ip) {
+  Dims d = dimsOf(v.shape);
+  ip = Halide::ImageParam(Halide::Float(32), static_cast<int>(d.size()), namer.unique(v.name));
+  constrainDense(ip, v.shape, true);
+  Halide::Func f(namer.unique(v.name + "_in"));
+  f(d.vars) = ip(d.exprs());  // inlined into its consumers
+  return {f, v.shape};
+}
+
+Halide::ImageParam bindParam(const Param &p, Namer &namer) {
+  Halide::ImageParam ip(Halide::Float(32), static_cast<int>(p.shape.size()), namer.unique(sanitize(p.name)));
+  constrainDense(ip, p.shape, false);
+  return ip;
+}
+
+Halide::Func lowerOp(const Graph &g, const Op &op, const LowerOptions &opts, Namer &namer,
+                     const std::vector<const LValue *> &inputs, const std::vector<Halide::ImageParam> &params) {
+  LowerFn fn = lowererFor(op.kind);
+  if (!fn) throw LoweringError(op.name + ": no lowering for op '" + opName(op.kind) + "'");
+  const Value &out = g.value(op.output);
+  if (!out.shapeKnown) throw LoweringError(op.name + ": shape not inferred");
+  OpArgs a{g, op, opts, namer, inputs, {}, out.shape};
+  for (size_t k = 0; k < op.params.size(); ++k)
+    a.params.emplace(g.params[static_cast<size_t>(op.params[k])].role, params.at(k));
+  return fn(a);
 }
 
 // ---- The schedule policy ----
@@ -206,34 +233,26 @@ LoweredModel lowerGraph(const Graph &g, const LowerOptions &opts) {
   for (int id : g.inputs) {
     const Value &v = g.value(id);
     if (!v.shapeKnown) throw LoweringError("input '" + v.name + "' has no inferred shape");
-    Dims d = dimsOf(v.shape);
-    Halide::ImageParam ip(Halide::Float(32), static_cast<int>(d.size()), namer.unique(v.name));
-    constrainDense(ip, v.shape, true);
-    Halide::Func f(namer.unique(v.name + "_in"));
-    f(d.vars) = ip(d.exprs());  // inlined into its consumers
-    values[static_cast<size_t>(id)] = {f, v.shape};
+    Halide::ImageParam ip;
+    values[static_cast<size_t>(id)] = bindInput(v, namer, ip);
     lowered[static_cast<size_t>(id)] = true;
     m.inputs.push_back(ip);
-    m.values[v.name] = f;
+    m.values[v.name] = values[static_cast<size_t>(id)].f;
   }
   for (const Param &p : g.params) {
-    Halide::ImageParam ip(Halide::Float(32), static_cast<int>(p.shape.size()), namer.unique(sanitize(p.name)));
-    constrainDense(ip, p.shape, false);
-    m.params.push_back(ip);
+    m.params.push_back(bindParam(p, namer));
   }
 
   for (const Op &op : g.ops) {
-    LowerFn fn = lowererFor(op.kind);
-    if (!fn) throw LoweringError(op.name + ": no lowering for op '" + opName(op.kind) + "'");
     const Value &out = g.value(op.output);
-    if (!out.shapeKnown) throw LoweringError(op.name + ": shape not inferred");
-    OpArgs a{g, op, opts, namer, {}, {}, out.shape};
+    std::vector<const LValue *> ins;
     for (int in : op.inputs) {
       if (!lowered[static_cast<size_t>(in)]) throw LoweringError(op.name + ": input not lowered yet");
-      a.inputs.push_back(&values[static_cast<size_t>(in)]);
+      ins.push_back(&values[static_cast<size_t>(in)]);
     }
-    for (int p : op.params) a.params.emplace(g.params[static_cast<size_t>(p)].role, m.params[static_cast<size_t>(p)]);
-    Halide::Func f = fn(a);
+    std::vector<Halide::ImageParam> ps;
+    for (int p : op.params) ps.push_back(m.params[static_cast<size_t>(p)]);
+    Halide::Func f = lowerOp(g, op, opts, namer, ins, ps);
     values[static_cast<size_t>(op.output)] = {f, out.shape};
     lowered[static_cast<size_t>(op.output)] = true;
     m.values[out.name] = f;

@@ -51,6 +51,21 @@ struct LoweringError : std::runtime_error {
 
 LoweredModel lowerGraph(const Graph &g, const LowerOptions &opts = LowerOptions());
 
+// One op as a pipeline of its own: the kernel a compiled model calls for the
+// op (docs/codegen.md). Its arguments are the op's inputs (dense, batched, in
+// op.inputs order), then its parameters (op.params order); its one output is
+// the op's value, dense and batched.
+struct LoweredKernel {
+  Halide::Pipeline pipeline;
+  std::vector<Halide::Argument> arguments;
+};
+LoweredKernel lowerOpKernel(const Graph &g, const Op &op, const LowerOptions &opts = LowerOptions());
+
+// Ops with equal keys lower to the same kernel (same kind, attributes, input,
+// parameter and output shapes), so a model compiles each distinct kernel once
+// (ResNet's repeated blocks).
+std::string kernelKey(const Graph &g, const Op &op);
+
 // Runs a lowered model with Halide's JIT on a batch, with the contract of
 // runReference (compiler/reference/Interpreter.h): `inputs` in g.inputs
 // order, each [N, ...per-sample], the same N in 1..g.maxBatch; `params` holds

@@ -74,10 +74,52 @@ static int valid_tensor(const nncc_tensor_desc *t, int max_rank) {
   return n == t->size;
 }
 
+/* A ref inside what it points at: its input/output/parameter exists with
+ * the same size, or its arena slice lies inside the arena at max_batch. */
+static int valid_ref(const nncc_model_desc *d, const nncc_buffer_ref *r) {
+  int64_t n = 1;
+  int32_t i;
+  if (r->rank < 0 || r->rank > 4 || (r->batched != 0 && r->batched != 1))
+    return 0;
+  for (i = 0; i < r->rank; ++i) {
+    if (r->dims[i] < 0 || r->dims[i] > INT32_MAX)
+      return 0;
+    n *= r->dims[i];
+    if (n > INT32_MAX)
+      return 0;
+  }
+  switch (r->kind) {
+  case NNCC_REF_INPUT:
+    return r->batched && r->index >= 0 && r->index < d->num_inputs && d->inputs[r->index].size == n;
+  case NNCC_REF_OUTPUT:
+    return r->batched && r->index >= 0 && r->index < d->num_outputs && d->outputs[r->index].size == n;
+  case NNCC_REF_PARAM:
+    return !r->batched && r->index >= 0 && r->index < d->num_params && d->params[r->index].size == n;
+  case NNCC_REF_ARENA:
+    return r->offset >= 0 && r->offset + n * (r->batched ? d->max_batch : 1) <= d->arena_floats;
+  default:
+    return 0;
+  }
+}
+
+static int valid_program(const nncc_model_desc *d, const nncc_program *p) {
+  int32_t i;
+  if (p->num_steps < 0 || (p->num_steps && !p->steps))
+    return 0;
+  for (i = 0; i < p->num_steps; ++i) {
+    const nncc_step *s = &p->steps[i];
+    if (s->kernel < -1 || s->kernel >= d->num_kernels || s->first_ref < 0 || s->num_refs < 0 ||
+        s->first_ref > d->num_refs - s->num_refs || (s->kernel == -1 && s->num_refs != 2) ||
+        (s->kernel >= 0 && !d->kernels[s->kernel]))
+      return 0;
+  }
+  return 1;
+}
+
 static int valid_desc(const nncc_model_desc *d) {
   int64_t total = 0;
   int32_t i;
-  if (!d || !d->forward || d->max_batch < 1 || d->num_inputs < 0 || d->num_outputs < 0 ||
+  if (!d || d->max_batch < 1 || d->num_inputs < 0 || d->num_outputs < 0 ||
       d->num_params < 0)
     return 0;
   if ((d->num_inputs && !d->inputs) || (d->num_outputs && !d->outputs) ||
@@ -94,7 +136,22 @@ static int valid_desc(const nncc_model_desc *d) {
       return 0;
     total += d->params[i].size;
   }
-  return total == d->num_param_floats;
+  if (total != d->num_param_floats || d->num_kernels < 0 || d->num_refs < 0 || d->arena_floats < 0 ||
+      (d->num_kernels && !d->kernels) || (d->num_refs && !d->refs))
+    return 0;
+  for (i = 0; i < d->num_refs; ++i)
+    if (!valid_ref(d, &d->refs[i]))
+      return 0;
+  return valid_program(d, &d->forward);
+}
+
+/* The number of floats a ref covers at batch `batch`. */
+static int64_t ref_floats(const nncc_buffer_ref *r, int batch) {
+  int64_t n = 1;
+  int32_t i;
+  for (i = 0; i < r->rank; ++i)
+    n *= r->dims[i];
+  return r->batched ? n * batch : n;
 }
 
 /* Frees an instance's memory (its scratch blocks and pool are released by
@@ -102,33 +159,34 @@ static int valid_desc(const nncc_model_desc *d) {
 static void free_instance(nncc_instance *m) {
   free(m->params);
   free(m->param_offset);
-  free(m->param_bufs);
-  free(m->io_bufs);
-  free(m->dims);
+  free(m->arena);
+  free(m->ref_bufs);
+  free(m->ref_dims);
   free(m->args);
   free(m);
 }
 
 nncc_instance *nncc_rt_create(const nncc_model_desc *d) {
   nncc_instance *m;
-  int32_t i, nio;
-  size_t ndims;
+  int32_t i, max_refs = 0;
   long cpus;
   if (!valid_desc(d))
     return NULL;
   m = (nncc_instance *)calloc(1, sizeof *m);
   if (!m)
     return NULL;
-  nio = d->num_inputs + d->num_outputs;
-  ndims = 4 * (size_t)d->num_params + 5 * (size_t)nio;
+  for (i = 0; i < d->forward.num_steps; ++i)
+    if (d->forward.steps[i].num_refs > max_refs)
+      max_refs = d->forward.steps[i].num_refs;
   m->d = d;
   m->params = (float *)malloc(sizeof(float) * (size_t)(d->num_param_floats ? d->num_param_floats : 1));
   m->param_offset = (int64_t *)calloc((size_t)d->num_params + 1, sizeof(int64_t));
-  m->param_bufs = (halide_buffer_t *)calloc((size_t)d->num_params + 1, sizeof(halide_buffer_t));
-  m->io_bufs = (halide_buffer_t *)calloc((size_t)nio + 1, sizeof(halide_buffer_t));
-  m->dims = (halide_dimension_t *)calloc(ndims + 1, sizeof(halide_dimension_t));
-  m->args = (void **)calloc(1 + (size_t)nio + (size_t)d->num_params, sizeof(void *));
-  if (!m->params || !m->param_offset || !m->param_bufs || !m->io_bufs || !m->dims || !m->args ||
+  m->ref_bufs = (halide_buffer_t *)calloc((size_t)d->num_refs + 1, sizeof(halide_buffer_t));
+  m->ref_dims = (halide_dimension_t *)calloc(5 * (size_t)d->num_refs + 1, sizeof(halide_dimension_t));
+  m->args = (void **)calloc(1 + (size_t)max_refs, sizeof(void *));
+  if (posix_memalign((void **)&m->arena, 128, sizeof(float) * (size_t)(d->arena_floats ? d->arena_floats : 1)) != 0)
+    m->arena = NULL;
+  if (!m->params || !m->param_offset || !m->ref_bufs || !m->ref_dims || !m->args || !m->arena ||
       pthread_mutex_init(&m->err_mu, NULL) != 0 || pthread_mutex_init(&m->mem_mu, NULL) != 0) {
     free_instance(m);
     return NULL;
@@ -138,13 +196,28 @@ nncc_instance *nncc_rt_create(const nncc_model_desc *d) {
   {
     int64_t off = 0;
     for (i = 0; i < d->num_params; ++i) {
-      halide_dimension_t *dims = &m->dims[4 * (size_t)i];
       m->param_offset[i] = off;
-      fill_dims(dims, d->params[i].rank, d->params[i].dims);
-      init_buffer(&m->param_bufs[i], dims, d->params[i].rank, m->params + off);
       off += d->params[i].size;
     }
     m->param_offset[d->num_params] = off;
+  }
+  /* Every ref's buffer, once: the batch extent and the caller's pointers are
+   * filled in per call. */
+  for (i = 0; i < d->num_refs; ++i) {
+    const nncc_buffer_ref *r = &d->refs[i];
+    halide_dimension_t *dims = &m->ref_dims[5 * (size_t)i];
+    int64_t per = fill_dims(dims, r->rank, r->dims);
+    void *host = NULL;
+    if (r->kind == NNCC_REF_PARAM)
+      host = m->params + m->param_offset[r->index];
+    else if (r->kind == NNCC_REF_ARENA)
+      host = m->arena + r->offset;
+    if (r->batched) {
+      memset(&dims[r->rank], 0, sizeof dims[r->rank]);
+      dims[r->rank].extent = 1;
+      dims[r->rank].stride = (int32_t)per;
+    }
+    init_buffer(&m->ref_bufs[i], dims, r->rank + r->batched, host);
   }
   cpus = sysconf(_SC_NPROCESSORS_ONLN);
   m->threads = cpus < 1 ? 1 : (cpus > NNCC_MAX_THREADS ? NNCC_MAX_THREADS : (int)cpus);
@@ -201,10 +274,45 @@ const char *nncc_rt_last_error(const nncc_instance *m) {
 /* ------------------------------------------------------------------------ */
 /* Forward                                                                   */
 
+/* Runs a program at `batch` on the caller's buffers: one kernel call (or
+ * copy) per step, each on its refs' buffers. Returns 0 or the first failing
+ * kernel's Halide error code. */
+static int run_program(nncc_instance *m, const nncc_program *p, int batch, const float *const *inputs,
+                       float *const *outputs) {
+  const nncc_model_desc *d = m->d;
+  int32_t i, j;
+  for (i = 0; i < d->num_refs; ++i) {
+    const nncc_buffer_ref *r = &d->refs[i];
+    halide_buffer_t *b = &m->ref_bufs[i];
+    if (r->batched)
+      b->dim[r->rank].extent = batch;
+    if (r->kind == NNCC_REF_INPUT)
+      b->host = (uint8_t *)inputs[r->index];
+    else if (r->kind == NNCC_REF_OUTPUT)
+      b->host = (uint8_t *)outputs[r->index];
+  }
+  for (i = 0; i < p->num_steps; ++i) {
+    const nncc_step *s = &p->steps[i];
+    int r;
+    if (s->kernel < 0) {
+      const nncc_buffer_ref *from = &d->refs[s->first_ref];
+      memmove(m->ref_bufs[s->first_ref + 1].host, m->ref_bufs[s->first_ref].host,
+              sizeof(float) * (size_t)ref_floats(from, batch));
+      continue;
+    }
+    m->args[0] = &m->user_context;
+    for (j = 0; j < s->num_refs; ++j)
+      m->args[1 + j] = &m->ref_bufs[s->first_ref + j];
+    r = d->kernels[s->kernel](m->args);
+    if (r != 0)
+      return r;
+  }
+  return 0;
+}
+
 int nncc_rt_forward(nncc_instance *m, int batch, const float *const *inputs, float *const *outputs) {
   const nncc_model_desc *d;
   int32_t i, nin, nout;
-  size_t a = 0;
   int r;
   if (!m)
     return NNCC_ERR_ARGUMENT;
@@ -230,26 +338,7 @@ int nncc_rt_forward(nncc_instance *m, int batch, const float *const *inputs, flo
       nncc_set_error(m, "%s_forward: output '%s' is null", nncc_model_name(m), d->outputs[i].name);
       return NNCC_ERR_ARGUMENT;
     }
-  for (i = 0; i < nin + nout; ++i) {
-    const nncc_tensor_desc *t = i < nin ? &d->inputs[i] : &d->outputs[i - nin];
-    halide_dimension_t *dims = &m->dims[4 * (size_t)d->num_params + 5 * (size_t)i];
-    halide_dimension_t *nd = &dims[t->rank];
-    void *host = i < nin ? (void *)inputs[i] : (void *)outputs[i - nin];
-    int64_t per_sample = fill_dims(dims, t->rank, t->dims);
-    memset(nd, 0, sizeof *nd);
-    nd->min = 0;
-    nd->extent = batch;
-    nd->stride = (int32_t)per_sample;
-    init_buffer(&m->io_bufs[i], dims, t->rank + 1, host);
-  }
-  m->args[a++] = &m->user_context;
-  for (i = 0; i < nin; ++i)
-    m->args[a++] = &m->io_bufs[i];
-  for (i = 0; i < d->num_params; ++i)
-    m->args[a++] = &m->param_bufs[i];
-  for (i = 0; i < nout; ++i)
-    m->args[a++] = &m->io_bufs[nin + i];
-  r = d->forward(m->args);
+  r = run_program(m, &d->forward, batch, inputs, outputs);
   if (r != 0) {
     char msg[NNCC_ERR_SIZE];
     if (m->err[0]) {

@@ -55,10 +55,10 @@ struct nncc_instance {
   const nncc_model_desc *d;
   float *params;                    /* num_param_floats, instance-owned */
   int64_t *param_offset;            /* float offset of each parameter */
-  halide_buffer_t *param_bufs;      /* num_params */
-  halide_buffer_t *io_bufs;         /* num_inputs then num_outputs */
-  halide_dimension_t *dims;         /* 4 per parameter, then 5 per input/output */
-  void **args;                      /* 1 + inputs + params + outputs */
+  float *arena;                     /* the memory plan's arena (arena_floats) */
+  halide_buffer_t *ref_bufs;        /* one per descriptor ref, set up at create */
+  halide_dimension_t *ref_dims;     /* 5 per ref */
+  void **args;                      /* 1 + the most refs of any step */
   int threads;                      /* requested thread count (>= 1) */
   int pool_claimed;                 /* 1 while a parallel loop owns the pool */
   int pool_ready;                   /* pool mutex/conds initialized */

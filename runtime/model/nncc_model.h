@@ -1,8 +1,9 @@
 /* The contract between the code nncc generates for one model and the generic
  * model runtime (ModelRuntime.c) linked into the same object.
  *
- * nncc emits, per model: the Halide pipeline "<NAME>_forward_impl" (and its
- * "_argv" form), a constant nncc_model_desc describing the model, and the
+ * nncc emits, per model: one Halide kernel per distinct op ("<NAME>_k<i>",
+ * called through its "_argv" form), a constant nncc_model_desc describing the
+ * model, its memory plan and the programs (lists of kernel calls), and the
  * public entry points (NAME_create, NAME_forward, ...) as thin wrappers that
  * call the nncc_rt_* functions below with that descriptor. The runtime is
  * compiled to LLVM bitcode when nncc is built and linked into every model's
@@ -29,10 +30,44 @@ typedef struct nncc_tensor_desc {
   int64_t size;       /* number of floats (per sample for inputs/outputs) */
 } nncc_tensor_desc;
 
-/* Halide's "_argv" form of the forward pipeline: args[0] points at the
- * user_context (a void *), then one halide_buffer_t * per input, parameter
- * and output, in that order. Returns 0 or a Halide error code. */
-typedef int (*nncc_pipeline_argv_fn)(void **args);
+/* Halide's "_argv" form of a kernel: args[0] points at the user_context (a
+ * void *), then one halide_buffer_t * per argument (the op's inputs, its
+ * parameters, then its output). Returns 0 or a Halide error code. */
+typedef int (*nncc_kernel_fn)(void **args);
+
+/* Where a kernel argument's buffer lives. */
+enum {
+  NNCC_REF_INPUT = 0,   /* the caller's input `index` */
+  NNCC_REF_OUTPUT = 1,  /* the caller's output `index` */
+  NNCC_REF_PARAM = 2,   /* the instance's parameter `index` */
+  NNCC_REF_ARENA = 3    /* the instance's arena, at float `offset` */
+};
+
+/* One buffer argument of a step: where it lives and its dense row-major
+ * shape. A batched buffer has `rank` per-sample dims and the batch outermost
+ * (its extent is the call's batch); a parameter is not batched. */
+typedef struct nncc_buffer_ref {
+  int32_t kind;      /* NNCC_REF_* */
+  int32_t index;     /* input, output or parameter index */
+  int64_t offset;    /* NNCC_REF_ARENA: the offset in floats */
+  int32_t rank;      /* 0..4 */
+  int32_t batched;   /* 1: a batch dimension follows */
+  int64_t dims[4];   /* row-major */
+} nncc_buffer_ref;
+
+/* One call of a program: kernel `kernel` on refs[first_ref .. first_ref +
+ * num_refs), or, with kernel -1, a copy of refs[first_ref] into
+ * refs[first_ref + 1] (same size). */
+typedef struct nncc_step {
+  int32_t kernel;
+  int32_t first_ref;
+  int32_t num_refs;
+} nncc_step;
+
+typedef struct nncc_program {
+  int32_t num_steps;
+  const nncc_step *steps;
+} nncc_program;
 
 typedef struct nncc_model_desc {
   const char *name;                 /* the symbol prefix, e.g. "lenet5" */
@@ -44,7 +79,12 @@ typedef struct nncc_model_desc {
   const uint8_t *trainable;         /* num_params flags: 1 trainable, 0 buffer (running statistics) */
   const float *initial_values;      /* every parameter's floats, concatenated in params order */
   int64_t num_param_floats;         /* the length of initial_values */
-  nncc_pipeline_argv_fn forward;    /* the inference pipeline */
+  int32_t num_kernels;
+  const nncc_kernel_fn *kernels;    /* the distinct kernels of the model */
+  int32_t num_refs;
+  const nncc_buffer_ref *refs;      /* every step's buffer arguments */
+  int64_t arena_floats;             /* the memory plan's arena, at max_batch */
+  nncc_program forward;             /* inference: one step per op, then output copies */
 } nncc_model_desc;
 
 /* The generic entry points; NAME_x(m, ...) calls nncc_rt_x(&NAME_desc, m, ...).

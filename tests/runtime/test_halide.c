@@ -7,6 +7,12 @@
 #include "halide_fc.h"
 
 static const nncc_tensor_desc kBadInputs[] = {{"x", 1, {4, 0, 0, 0}, 4}};
+/* The step's refs as the fake model's, but x with 4 floats per sample. */
+static const nncc_buffer_ref kBadRefs[] = {{NNCC_REF_INPUT, 0, 0, 1, 1, {4, 0, 0, 0}},
+                                           {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 3, 0, 0}},
+                                           {NNCC_REF_PARAM, 1, 0, 1, 0, {2, 0, 0, 0}},
+                                           {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}}};
+static const nncc_kernel_fn kHalideKernels[] = {halide_fc_argv};
 
 /* threads of this process: the main one plus pool workers */
 static int busy_workers(void) {
@@ -28,10 +34,11 @@ int main(void) {
   int t, i;
   desc.name = "hl";
   desc.max_batch = 64;
-  desc.forward = halide_fc_argv;
+  desc.kernels = kHalideKernels;
   bad = desc;
   bad.name = "hlbad";
   bad.inputs = kBadInputs;
+  bad.refs = kBadRefs;
   for (i = 0; i < 64 * 3; ++i)
     x[i] = (float)(i % 7) - 3.0f;
   m = nncc_rt_create(&desc);

@@ -106,8 +106,14 @@ static void test_argument_checks(void) {
     bad.num_param_floats = 7;
     CHECK(nncc_rt_create(&bad) == NULL);
     bad = kVecDesc;
-    bad.forward = NULL;
+    bad.kernels = NULL;
     CHECK(nncc_rt_create(&bad) == NULL);
+    bad = kVecDesc;
+    {
+      static const nncc_step past_refs[] = {{0, 2, 4}}; /* refs 2..5 of 4 */
+      bad.forward.steps = past_refs;
+      CHECK(nncc_rt_create(&bad) == NULL);
+    }
     CHECK(nncc_rt_create(NULL) == NULL);
   }
 }

@@ -337,18 +337,13 @@ static void test_atomic_save(void) {
 }
 
 /* names that need JSON escaping survive a round trip */
-static int noop_forward(void **args) {
-  (void)args;
-  return 0;
-}
-
 static void test_escaped_names(void) {
   static const nncc_tensor_desc params[] = {{"we\"ird\\name\n", 0, {0, 0, 0, 0}, 1},
                                             {"a/\xc3\xa9", 1, {2, 0, 0, 0}, 2}};
   static const uint8_t trainable[] = {1, 0};
   static const float init[] = {3, 4, 5};
-  static const nncc_model_desc desc = {"esc", 1, 1, 1, 2, kVecInputs, kOutputs, params,
-                                       trainable, init, 3, noop_forward};
+  static const nncc_model_desc desc = {"esc", 1, 1, 1, 2, kVecInputs, kOutputs, params, trainable,
+                                       init, 3, 0, NULL, 0, NULL, 0, {0, NULL}};
   char p[300];
   nncc_instance *m = nncc_rt_create(&desc), *m2 = nncc_rt_create(&desc);
   CHECK(m && m2);

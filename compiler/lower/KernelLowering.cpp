@@ -1,0 +1,68 @@
+// Per-op kernels: each op of a graph becomes a Halide pipeline of its own,
+// with the op's inputs and parameters as arguments and its value as the one
+// output. A compiled model calls one kernel per op on buffers of its memory
+// plan (compiler/passes/MemoryPlan.h); identical ops share one kernel.
+#include "compiler/lower/LowerOps.h"
+
+#include <sstream>
+
+namespace nncc {
+
+LoweredKernel lowerOpKernel(const Graph &g, const Op &op, const LowerOptions &opts) {
+  using namespace lower;
+  Namer namer;
+  LoweredKernel k;
+  std::vector<LValue> inputs;
+  inputs.reserve(op.inputs.size());
+  std::vector<std::string> inputFuncs;
+  for (size_t i = 0; i < op.inputs.size(); ++i) {
+    Value v = g.value(op.inputs[i]);
+    if (!v.shapeKnown) throw LoweringError(op.name + ": input '" + v.name + "' has no inferred shape");
+    v.name = "in" + std::to_string(i);
+    Halide::ImageParam ip;
+    inputs.push_back(bindInput(v, namer, ip));
+    inputFuncs.push_back(inputs.back().f.name());
+    k.arguments.emplace_back(ip);
+  }
+  std::vector<Halide::ImageParam> params;
+  for (int p : op.params) {
+    params.push_back(bindParam(g.params[static_cast<size_t>(p)], namer));
+    k.arguments.emplace_back(params.back());
+  }
+  std::vector<const LValue *> ins;
+  for (const LValue &v : inputs) ins.push_back(&v);
+  Halide::Func f = lowerOp(g, op, opts, namer, ins, params);
+  const Shape &shape = g.value(op.output).shape;
+  bool isInput = false;
+  for (const std::string &n : inputFuncs) isInput |= f.name() == n;
+  // The output must be a pure Func of its own: for an identity (dropout),
+  // and for a Func with an update stage, for which Halide 14 emits aligned
+  // vector stores (vmovaps) into the caller's buffer, assuming its host
+  // pointer vector-aligned; a malloc'd output (16-byte aligned) then faults.
+  // (That was the "multi-output" crash of earlier versions: segnet_tiny's
+  // logits, a conv without a fused activation, at batch 3.)
+  if (isInput || f.has_update_definition()) {
+    Dims d = dimsOf(shape);
+    Halide::Func copy(namer.unique(op.name + "_out"));
+    copy(d.vars) = f(d.exprs());
+    schedulePointwise(copy, d, opts);
+    f = copy;
+  }
+  constrainDense(f.output_buffer(), shape, true);
+  k.pipeline = Halide::Pipeline(f);
+  return k;
+}
+
+std::string kernelKey(const Graph &g, const Op &op) {
+  std::ostringstream os;
+  os << opName(op.kind) << " ->" << shapeStr(g.value(op.output).shape);
+  for (const auto &kv : op.attrs) os << " " << kv.first << "=" << kv.second.str();
+  for (int in : op.inputs) os << " in" << shapeStr(g.value(in).shape);
+  for (int p : op.params) {
+    const Param &prm = g.params[static_cast<size_t>(p)];
+    os << " " << paramRoleSuffix(prm.role) << shapeStr(prm.shape);
+  }
+  return os.str();
+}
+
+}  // namespace nncc
