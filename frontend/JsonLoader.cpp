@@ -205,7 +205,21 @@ std::optional<json> parseJsonStrict(const std::string &text, const std::string &
     size_t colon = what.find(": ", what.find("parse error"));
     std::string msg = colon == std::string::npos ? what : what.substr(colon + 2);
     tracker.reportDuplicates(nullptr);
-    diags.error(Location(file, lineColumn(text, e.byte ? e.byte - 1 : 0)), "invalid JSON: " + msg);
+    // The message quotes the text last read, which may hold bytes that are
+    // not UTF-8 (a hostile file): every byte outside printable ASCII is
+    // written as \xNN so that the message itself is clean text.
+    std::string clean;
+    for (unsigned char c : msg) {
+      if (c >= 0x20 && c < 0x7f) {
+        clean += static_cast<char>(c);
+      } else {
+        static const char hex[] = "0123456789abcdef";
+        clean += "\\x";
+        clean += hex[c >> 4];
+        clean += hex[c & 15];
+      }
+    }
+    diags.error(Location(file, lineColumn(text, e.byte ? e.byte - 1 : 0)), "invalid JSON: " + clean);
     return std::nullopt;
   } catch (const json::out_of_range &e) {
     // A number literal beyond the range of a double, e.g. 1e999.

@@ -10,6 +10,7 @@
 #include "frontend/JsonReader.h"
 #include "frontend/TrainingParser.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -57,6 +58,7 @@ class ModelParser {
   void resolveWiring();
   void placeOps();
   void parseOutputs(const json *j);
+  void parseOutputList(const json &j);
   void parseInit(const json &j);
   void rejectUntrainable();
 
@@ -71,7 +73,28 @@ class ModelParser {
   std::vector<LayerRecord> layers_;
   std::map<std::string, int> names_;  // layer name -> index, input name -> -(i+1)
   std::vector<size_t> order_;         // topological order of layers_
+  std::vector<Location> outputLocs_;  // where each of g_.outputs is named
 };
+
+// Identifiers of the generated header that share a scope with the input and
+// output names (generated-api.md): the parameters of NAME_forward and of the
+// training entry points, and the RAII class's members. An input or output
+// with one of these names would make the header fail to compile.
+const char *apiClash(const std::string &name, bool input) {
+  static const char *common[] = {"m", "batch", "m_", "check", "get"};
+  static const char *training[] = {"labels", "loss", "correct"};
+  for (const char *c : common)
+    if (name == c) return "a parameter or member name of the generated entry points";
+  if (input)
+    for (const char *t : training)
+      if (name == t) return "a parameter name of the generated training entry points";
+  return nullptr;
+}
+
+std::string upperName(std::string s) {
+  for (char &c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
 
 void ModelParser::checkName(const std::string &name, const Location &loc, const char *what) {
   if (!isCIdentifier(name))
@@ -168,6 +191,8 @@ void ModelParser::parseInputs(const json &j) {
     }
     if (!name) continue;
     checkName(*name, r.at("name"), "input name");
+    if (const char *why = apiClash(*name, true))
+      d_.error(r.at("name"), "input name '" + *name + "' is " + why + " (the header would not compile); rename the input");
     if (names_.count(*name)) {
       d_.error(r.at("name"), "duplicate input name '" + *name + "'");
       continue;
@@ -449,8 +474,27 @@ void ModelParser::placeOps() {
 void ModelParser::parseOutputs(const json *j) {
   if (!j) {
     g_.outputs.push_back(g_.findValue(layers_.back().name));
-    return;
+  } else {
+    parseOutputList(*j);
   }
+  // The header's macros upper-case the names: NAME_<INPUT>_SIZE and
+  // NAME_<OUTPUT>_SIZE must all differ.
+  std::map<std::string, std::string> macros;  // upper-cased -> name
+  for (int v : g_.inputs) macros.emplace(upperName(g_.value(v).name), g_.value(v).name);
+  for (size_t i = 0; i < g_.outputs.size(); ++i) {
+    const std::string &name = g_.value(g_.outputs[i]).name;
+    Location loc = i < outputLocs_.size() ? outputLocs_[i] : Location(file_, "outputs");
+    if (const char *why = apiClash(name, false))
+      d_.error(loc, "output name '" + name + "' is " + why + " (the header would not compile); rename the layer");
+    auto [it, fresh] = macros.emplace(upperName(name), name);
+    if (!fresh && it->second != name)  // the same name twice is reported elsewhere
+      d_.error(loc, "output '" + name + "' and '" + it->second + "' give the same header macro " +
+                        upperName(g_.name) + "_" + it->first + "_SIZE (macros are upper-cased); rename one of them");
+  }
+}
+
+void ModelParser::parseOutputList(const json &jr) {
+  const json *j = &jr;
   if (!j->is_array() || j->empty()) {
     d_.error(at("outputs"), "'outputs' must be a non-empty list of layer names, found " +
                                 (j->is_array() ? std::string("an empty list")
@@ -479,6 +523,7 @@ void ModelParser::parseOutputs(const json *j) {
     for (int o : g_.outputs)
       if (o == v) d_.error(loc, "output '" + name + "' is listed twice");
     g_.outputs.push_back(v);
+    outputLocs_.push_back(loc);
   }
 }
 

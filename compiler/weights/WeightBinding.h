@@ -24,7 +24,30 @@ bool bindWeights(const Graph &g, const TensorMap &file, const std::string &fileN
 
 // Reads the safetensors file `pathOrEmpty` and binds it; with an empty path,
 // initializes every parameter from the model's seed.
+// With `strict`, a NaN or infinite value in the file is an error (see
+// checkFiniteWeights), else a warning.
 bool loadWeightsForGraph(const Graph &g, const std::string &pathOrEmpty, bool partial, TensorMap &out,
-                         Diagnostics &diags);
+                         Diagnostics &diags, bool strict = false);
+
+// One line per tensor of `file` holding NaN or infinite values, a warning or,
+// with `strict`, an error:
+//   FILE: T: warning: 3 of 12 values are not finite (the first, at index 5, is nan)
+// Returns false when it reported an error.
+bool checkFiniteWeights(const TensorMap &file, const std::string &fileName, bool strict, Diagnostics &diags);
+
+// The bytes a model needs in the worst case: every parameter (float32) plus
+// every activation (each value of the graph, inputs included, at max_batch,
+// with no buffer reuse). Computed exactly, saturating at UINT64_MAX.
+struct MemoryNeed {
+  uint64_t params = 0, activations = 0, total = 0;
+  bool saturated = false;  // the true total is beyond 2^64-1 bytes
+};
+MemoryNeed memoryNeeded(const Graph &g);
+
+// Reports, before anything is allocated, a model that needs more than
+// `limit` bytes (nncc --max-memory):
+//   FILE: the model needs N bytes (P of parameters + A of activations at max_batch B),
+//   more than the limit of L bytes; raise --max-memory or lower --max-batch
+bool checkMemoryLimit(const Graph &g, uint64_t limit, Diagnostics &diags);
 
 }  // namespace nncc

@@ -6,27 +6,22 @@
 #include "ModelRuntimeInternal.h"
 
 #include <jsmn.h>
+#include <sys/stat.h>
 
 
-/* The number of tokens of the value starting at tokens[i], itself included. */
+/* The number of tokens of the value starting at tokens[i], itself included:
+ * the tokens that start inside it (jsmn lists a value's tokens right after
+ * it). A loop, not a recursion: a hostile header nested millions of levels
+ * deep cannot overflow the stack. */
 static int token_span(const jsmntok_t *t, int i, int count) {
-  int n = 1, j, k = i + 1;
+  int j = i + 1;
   if (i >= count)
     return 1;
-  if (t[i].type == JSMN_OBJECT) {
-    for (j = 0; j < t[i].size; ++j) {
-      int s = 1 + token_span(t, k + 1, count); /* key + value */
-      k += s;
-      n += s;
-    }
-  } else if (t[i].type == JSMN_ARRAY) {
-    for (j = 0; j < t[i].size; ++j) {
-      int s = token_span(t, k, count);
-      k += s;
-      n += s;
-    }
-  }
-  return n;
+  if (t[i].type != JSMN_OBJECT && t[i].type != JSMN_ARRAY)
+    return 1;
+  while (j < count && t[j].start < t[i].end)
+    ++j;
+  return j - i;
 }
 
 static int tok_eq(const char *js, const jsmntok_t *t, const char *s) {
@@ -315,10 +310,27 @@ int nncc_rt_load_weights(nncc_instance *m, const char *path) {
     nncc_set_error(m, "%s: the path is null", fn);
     return NNCC_ERR_ARGUMENT;
   }
+  {
+    struct stat st; /* before opening: opening a FIFO would block */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+      nncc_set_error(m, "%s: %s is not a regular file", fn, path);
+      return NNCC_ERR_IO;
+    }
+  }
   f = fopen(path, "rb");
   if (!f) {
     nncc_set_error(m, "%s: cannot open %s: %s", fn, path, strerror(errno));
     return NNCC_ERR_IO;
+  }
+  {
+    /* A directory, a FIFO or a device is not a weights file (and a FIFO
+     * would block). */
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+      nncc_set_error(m, "%s: %s is not a regular file", fn, path);
+      fclose(f);
+      return NNCC_ERR_IO;
+    }
   }
   if (fseek(f, 0, SEEK_END) != 0 || (fsize = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
     nncc_set_error(m, "%s: cannot read %s: %s", fn, path, strerror(errno));
@@ -489,7 +501,7 @@ int nncc_rt_save_weights(const nncc_instance *m, const char *path) {
     return NNCC_ERR_ARGUMENT;
   }
   order = (int *)malloc(sizeof(int) * ((size_t)d->num_params + 1));
-  tmp = (char *)malloc(strlen(path) + 16);
+  tmp = (char *)malloc(strlen(path) + 32);
   if (!order || !tmp)
     goto oom;
   sort_by_name(d, order, d->num_params);
@@ -518,7 +530,14 @@ int nncc_rt_save_weights(const nncc_instance *m, const char *path) {
   for (i = 0; i < 8; ++i)
     lenb[i] = (unsigned char)(hlen >> (8 * i));
 
-  snprintf(tmp, strlen(path) + 16, "%s.tmp.XXXXXX", path);
+  {
+    /* The temporary file is hidden and recognizable beside the target,
+     * DIR/.NAME.nncc-tmp-XXXXXX: only a crash between its creation and the
+     * rename (SIGKILL, power loss) can leave it, never a partial `path`. */
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    snprintf(tmp, strlen(path) + 32, "%.*s.%s.nncc-tmp-XXXXXX", (int)dirlen, path, path + dirlen);
+  }
   fd = mkstemp(tmp);
   if (fd < 0) {
     nncc_set_error(m, "%s: cannot create a temporary file beside %s: %s", fn, path, strerror(errno));
@@ -556,6 +575,20 @@ int nncc_rt_save_weights(const nncc_instance *m, const char *path) {
     nncc_set_error(m, "%s: cannot rename %s to %s: %s", fn, tmp, path, strerror(errno));
     unlink(tmp);
     rc = NNCC_ERR_IO;
+  } else {
+    /* Make the rename itself durable (best effort). */
+    const char *slash = strrchr(path, '/');
+    int dfd;
+    if (slash) {
+      tmp[slash - path + (slash == path)] = '\0';
+      dfd = open(tmp, O_RDONLY);
+    } else {
+      dfd = open(".", O_RDONLY);
+    }
+    if (dfd >= 0) {
+      (void)fsync(dfd);
+      close(dfd);
+    }
   }
   goto out;
 oom:

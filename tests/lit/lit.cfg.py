@@ -17,3 +17,15 @@ config.environment["PATH"] = os.pathsep.join(path + [config.environment.get("PAT
 config.substitutions.append(("%examples", os.path.join(getattr(config, "nncc_src_root", ""), "examples")))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 config.substitutions.append(("%nncc_build", os.path.dirname(tools) if tools else ""))
+
+# %cc / %cxx compile the drivers that link generated objects; in the sanitizer
+# build (NNCC_SANITIZE) they carry -fsanitize=..., and every sanitized program
+# runs with halt_on_error and the LeakSanitizer suppressions (scripts/lsan.supp).
+san_flags = getattr(config, "nncc_sanitize_flags", "")
+config.substitutions.append(("%cxx", ("c++ " + san_flags).strip()))
+config.substitutions.append(("%cc", ("cc " + san_flags).strip()))
+for kv in filter(None, getattr(config, "nncc_sanitize_env", "").split(";")):
+    k, v = kv.split("=", 1)
+    config.environment[k] = v
+if getattr(config, "nncc_sanitize", ""):
+    config.available_features.add("sanitizer")

@@ -47,7 +47,7 @@ static int count_temp_files(void) {
   if (!d)
     return -1;
   while ((e = readdir(d)) != NULL)
-    if (strstr(e->d_name, ".tmp."))
+    if (strstr(e->d_name, ".nncc-tmp-") || strstr(e->d_name, ".tmp."))
       ++n;
   closedir(d);
   return n;

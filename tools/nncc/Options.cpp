@@ -23,9 +23,45 @@ const char *driverUsage() {
          "  --print-after-all      print the IR after each pass to stderr\n"
          "  --time-passes          print the time each pass took\n"
          "  --name NAME            symbol prefix (default: the model's name)\n"
+         "  --max-memory BYTES     refuse a model whose parameters and activations at max_batch\n"
+         "                         need more (default 4G; suffixes K, M, G, T)\n"
+         "  --strict               NaN or infinite weights are an error, not a warning\n"
          "  --version, --help\n"
          "\n"
          "Exit status: 0 success, 1 bad model or option, 2 internal error.\n";
+}
+
+bool parseByteSize(const std::string &text, uint64_t &bytes) {
+  size_t i = 0;
+  uint64_t v = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    unsigned d = static_cast<unsigned>(text[i] - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+    ++i;
+  }
+  if (i == 0) return false;
+  std::string unit = text.substr(i);
+  int shift = 0;
+  if (!unit.empty()) {
+    switch (unit[0]) {
+      case 'k': case 'K': shift = 10; break;
+      case 'm': case 'M': shift = 20; break;
+      case 'g': case 'G': shift = 30; break;
+      case 't': case 'T': shift = 40; break;
+      case 'b': case 'B': shift = 0; break;
+      default: return false;
+    }
+    std::string rest = unit.substr(1);
+    bool ok = rest.empty() || (shift && (rest == "B" || rest == "iB" || rest == "b")) ||
+              (!shift && unit.size() == 1);
+    if (!ok) return false;
+  }
+  if (shift && v > (UINT64_MAX >> shift)) return false;
+  v <<= shift;
+  if (v == 0) return false;
+  bytes = v;
+  return true;
 }
 
 bool parseDriverOptions(const std::vector<std::string> &args, DriverOptions &o, std::string &error) {
@@ -94,6 +130,16 @@ bool parseDriverOptions(const std::vector<std::string> &args, DriverOptions &o, 
       o.timePasses = true;
     } else if (a == "--name") {
       if (!take(o.name)) return false;
+    } else if (a == "--max-memory") {
+      std::string v;
+      if (!take(v)) return false;
+      if (!parseByteSize(v, o.maxMemory)) {
+        error = "--max-memory must be a positive number of bytes, optionally with K, M, G or T (e.g. 512M, 2G), found '" +
+                v + "'";
+        return false;
+      }
+    } else if (a == "--strict") {
+      o.strict = true;
     } else if (!a.empty() && a[0] == '-' && a != "-") {
       error = "unknown option '" + args[i] + "' (see nncc --help)";
       return false;

@@ -20,6 +20,10 @@ struct DriverOptions {
   bool printAfterAll = false;
   bool timePasses = false;
   std::string name;  // --name
+  // --max-memory: the most bytes the parameters plus every activation at
+  // max_batch may need (docs/reliability.md); checked before allocating.
+  uint64_t maxMemory = uint64_t(4) << 30;
+  bool strict = false;  // --strict: non-finite weights are errors, not warnings
   bool help = false, version = false;
 };
 
@@ -27,5 +31,9 @@ struct DriverOptions {
 bool parseDriverOptions(const std::vector<std::string> &args, DriverOptions &opts, std::string &error);
 
 const char *driverUsage();
+
+// "4294967296", "512M", "2G", "64k", "1T" (binary units, K/M/G/T, an optional
+// trailing "B" or "iB"); false on anything else, zero, or beyond 2^64-1.
+bool parseByteSize(const std::string &text, uint64_t &bytes);
 
 }  // namespace nncc

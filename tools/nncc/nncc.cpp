@@ -88,8 +88,10 @@ int run(const std::vector<std::string> &args) {
     // A weights file is checked against the model even for --emit=ir; the
     // seeded initializers only run when code generation needs the values.
     std::string weights = opts.weights.empty() ? g->weightsPath : opts.weights;
-    if (!weights.empty() || needsCode(opts.emit))
-      loadWeightsForGraph(*g, weights, opts.partialWeights, values, diags);
+    // Before anything is allocated: the bytes the parameters and the
+    // activations at max_batch need, against --max-memory.
+    if ((!weights.empty() || needsCode(opts.emit)) && checkMemoryLimit(*g, opts.maxMemory, diags))
+      loadWeightsForGraph(*g, weights, opts.partialWeights, values, diags, opts.strict);
   }
   if (g && !diags.hasErrors() && (opts.emit == "ir-opt" || needsCode(opts.emit))) {
     PassOptions po;
