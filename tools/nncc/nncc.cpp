@@ -5,6 +5,7 @@
 #include "compiler/emit/Emitter.h"
 #include "compiler/emit/HeaderWriter.h"
 #include "compiler/ir/Printer.h"
+#include "compiler/passes/MemoryPlan.h"
 #include "compiler/passes/Pass.h"
 #include "compiler/weights/WeightBinding.h"
 #include "frontend/JsonReader.h"
@@ -93,7 +94,7 @@ int run(const std::vector<std::string> &args) {
     if ((!weights.empty() || needsCode(opts.emit)) && checkMemoryLimit(*g, opts.maxMemory, diags))
       loadWeightsForGraph(*g, weights, opts.partialWeights, values, diags, opts.strict);
   }
-  if (g && !diags.hasErrors() && (opts.emit == "ir-opt" || needsCode(opts.emit))) {
+  if (g && !diags.hasErrors() && (opts.emit == "ir-opt" || opts.emit == "plan" || needsCode(opts.emit))) {
     PassOptions po;
     po.printAfterAll = opts.printAfterAll;
     po.timePasses = opts.timePasses;
@@ -107,9 +108,12 @@ int run(const std::vector<std::string> &args) {
   if (diags.hasErrors()) return 1;
 
   Outputs out;
-  if (opts.emit == "ir" || opts.emit == "ir-opt") {
+  if (opts.emit == "ir" || opts.emit == "ir-opt" || opts.emit == "plan") {
     std::ostringstream text;
-    printGraph(*g, text);
+    if (opts.emit == "plan")
+      text << printMemoryPlan(*g, planMemory(*g));
+    else
+      printGraph(*g, text);
     if (opts.output.empty() || opts.output == "-") {
       std::cout << text.str();
       return 0;
