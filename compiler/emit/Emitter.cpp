@@ -11,7 +11,7 @@
 #include "compiler/emit/Emitter.h"
 
 #include "compiler/lower/Lowering.h"
-#include "compiler/passes/MemoryPlan.h"
+#include "compiler/emit/ModelDescription.h"
 
 #include <llvm/Bitcode/BitcodeReader.h>
 #include <llvm/IR/Constants.h>
@@ -49,10 +49,8 @@ struct EmitFailure : std::runtime_error {
 // The generated part of the module: the descriptor and the entry points.
 class GlueBuilder {
  public:
-  GlueBuilder(llvm::Module &m, const Graph &g, const TensorMap &params, const MemoryPlan &plan,
-              const std::vector<std::string> &kernelNames, const std::vector<int> &opKernel)
-      : m_(m), ctx_(m.getContext()), g_(g), params_(params), plan_(plan), kernelNames_(kernelNames),
-        opKernel_(opKernel) {}
+  GlueBuilder(llvm::Module &m, const Graph &g, const TensorMap &params, const ModelDescription &desc)
+      : m_(m), ctx_(m.getContext()), g_(g), params_(params), desc_(desc) {}
 
   std::set<std::string> build() {
     llvm::GlobalVariable *desc = buildDescriptor();
@@ -164,47 +162,26 @@ class GlueBuilder {
     llvm::StructType *progTy = runtimeType("struct.nncc_program");
     auto *kernelPtrTy = llvm::cast<llvm::PointerType>(field(12))->getPointerElementType();
     std::vector<llvm::Constant *> kernels;
-    for (const std::string &k : kernelNames_) {
-      llvm::Function *fn = m_.getFunction(k + "_argv");
-      if (!fn) throw EmitFailure("Halide did not produce " + k + "_argv");
+    for (size_t k = 0; k < desc_.kernelKeys.size(); ++k) {
+      std::string name = ModelDescription::kernelName(g_.name, k) + "_argv";
+      llvm::Function *fn = m_.getFunction(name);
+      if (!fn) throw EmitFailure("Halide did not produce " + name);
       kernels.push_back(llvm::ConstantExpr::getPointerCast(fn, kernelPtrTy));
     }
-    // The forward program: one step per op on the refs of its arguments,
-    // then the output copies.
     std::vector<llvm::Constant *> refs, steps;
-    auto ref = [&](int32_t kind, int32_t index, int64_t offset, const Shape &shape, bool batched) {
+    for (const RefDesc &r : desc_.refs) {
       std::vector<llvm::Constant *> dims;
-      for (size_t k = 0; k < 4; ++k) dims.push_back(llvm::ConstantInt::get(i64, k < shape.size() ? shape[k] : 0));
+      for (size_t k = 0; k < 4; ++k) dims.push_back(llvm::ConstantInt::get(i64, k < r.dims.size() ? r.dims[k] : 0));
       refs.push_back(llvm::ConstantStruct::get(
-          refTy, {llvm::ConstantInt::get(i32, kind), llvm::ConstantInt::get(i32, index), llvm::ConstantInt::get(i64, offset),
-                  llvm::ConstantInt::get(i32, shape.size()), llvm::ConstantInt::get(i32, batched ? 1 : 0),
+          refTy, {llvm::ConstantInt::get(i32, r.kind), llvm::ConstantInt::get(i32, r.index),
+                  llvm::ConstantInt::get(i64, r.offset), llvm::ConstantInt::get(i32, r.dims.size()),
+                  llvm::ConstantInt::get(i32, r.batched ? 1 : 0),
                   llvm::ConstantArray::get(llvm::cast<llvm::ArrayType>(refTy->getElementType(5)), dims)}));
-    };
-    auto valueRef = [&](int v) {
-      const ValueSlot &s = plan_.slots[static_cast<size_t>(v)];
-      int32_t kind = s.kind == ValueSlot::Input ? 0 : s.kind == ValueSlot::Output ? 1 : 3;
-      if (s.kind == ValueSlot::None) throw EmitFailure("value " + g_.value(v).name + " has no place in the memory plan");
-      ref(kind, s.index, s.offset, g_.value(v).shape, true);
-    };
-    auto step = [&](int kernel, size_t firstRef) {
-      steps.push_back(llvm::ConstantStruct::get(stepTy, {llvm::ConstantInt::get(i32, kernel),
-                                                         llvm::ConstantInt::get(i32, firstRef),
-                                                         llvm::ConstantInt::get(i32, refs.size() - firstRef)}));
-    };
-    for (size_t i = 0; i < g_.ops.size(); ++i) {
-      const Op &op = g_.ops[i];
-      size_t first = refs.size();
-      for (int in : op.inputs) valueRef(in);
-      for (int p : op.params) ref(2, p, 0, g_.params[static_cast<size_t>(p)].shape, false);
-      valueRef(op.output);
-      step(opKernel_[i], first);
     }
-    for (const OutputCopy &c : plan_.copies) {
-      size_t first = refs.size();
-      valueRef(c.value);
-      ref(1, c.output, 0, g_.value(g_.outputs[static_cast<size_t>(c.output)]).shape, true);
-      step(-1, first);
-    }
+    for (const StepDesc &st : desc_.forward)
+      steps.push_back(llvm::ConstantStruct::get(stepTy, {llvm::ConstantInt::get(i32, st.kernel),
+                                                         llvm::ConstantInt::get(i32, st.firstRef),
+                                                         llvm::ConstantInt::get(i32, st.numRefs)}));
     llvm::Constant *forward = llvm::ConstantStruct::get(
         progTy, {llvm::ConstantInt::get(i32, steps.size()),
                  array(stepTy, steps, progTy->getElementType(1), "nncc.forward_steps")});
@@ -224,7 +201,7 @@ class GlueBuilder {
         array(kernelPtrTy, kernels, field(12), "nncc.kernels"),
         llvm::ConstantInt::get(i32, refs.size()),
         array(refTy, refs, field(14), "nncc.refs"),
-        llvm::ConstantInt::get(i64, plan_.arenaFloats),
+        llvm::ConstantInt::get(i64, desc_.arenaFloats),
         forward,
     };
     if (descTy->getNumElements() != f.size())
@@ -262,9 +239,7 @@ class GlueBuilder {
   llvm::LLVMContext &ctx_;
   const Graph &g_;
   const TensorMap &params_;
-  const MemoryPlan &plan_;
-  const std::vector<std::string> &kernelNames_;  // the distinct kernels' Halide function names
-  const std::vector<int> &opKernel_;             // per op: its index in kernelNames_
+  const ModelDescription &desc_;
 };
 
 // Everything defined in the module becomes internal but the entry points.
@@ -299,25 +274,16 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
     target = target.with_feature(Halide::Target::UserContext);
     LowerOptions lo;
     lo.target = target;
-    MemoryPlan plan = planMemory(g);
+    std::vector<std::string> opKeys;
+    for (const Op &op : g.ops) opKeys.push_back(kernelKey(g, op));
+    ModelDescription desc = describeModel(g, planMemory(g), opKeys);
     // One kernel per distinct op, compiled without the Halide runtime and
     // linked into one Halide module; the runtime comes once, below.
-    std::map<std::string, int> byKey;
-    std::vector<std::string> kernelNames;
-    std::vector<int> opKernel;
     std::vector<Halide::Module> modules;
     Halide::Target kernelTarget = target.with_feature(Halide::Target::NoRuntime);
-    for (const Op &op : g.ops) {
-      std::string key = kernelKey(g, op);
-      auto it = byKey.find(key);
-      if (it == byKey.end()) {
-        int k = static_cast<int>(kernelNames.size());
-        kernelNames.push_back(g.name + "_k" + std::to_string(k));
-        LoweredKernel lk = lowerOpKernel(g, op, lo);
-        modules.push_back(lk.pipeline.compile_to_module(lk.arguments, kernelNames.back(), kernelTarget));
-        it = byKey.emplace(key, k).first;
-      }
-      opKernel.push_back(it->second);
+    for (size_t k = 0; k < desc.kernelKeys.size(); ++k) {
+      LoweredKernel lk = lowerOpKernel(g, g.ops[static_cast<size_t>(desc.kernelOp[k])], lo);
+      modules.push_back(lk.pipeline.compile_to_module(lk.arguments, ModelDescription::kernelName(g.name, k), kernelTarget));
     }
     llvm::LLVMContext ctx;
     std::unique_ptr<llvm::Module> m;
@@ -348,7 +314,7 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
     (*rt)->setTargetTriple(m->getTargetTriple());
     (*rt)->setDataLayout(m->getDataLayout());
     if (llvm::Linker::linkModules(*m, std::move(*rt))) throw EmitFailure("linking the model runtime failed");
-    std::set<std::string> exported = GlueBuilder(*m, g, params, plan, kernelNames, opKernel).build();
+    std::set<std::string> exported = GlueBuilder(*m, g, params, desc).build();
     internalizeAllBut(*m, exported);
     std::string verifyMsg;
     llvm::raw_string_ostream vos(verifyMsg);
