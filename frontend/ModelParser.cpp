@@ -414,7 +414,16 @@ void ModelParser::resolveWiring() {
     // path[k + 1] is an input of path[k]: from `cur`, the data flows
     // cur -> path.back() -> ... -> path[seenAt[cur] + 1] -> cur.
     std::string cycle = layers_[cur].name;
-    for (size_t k = path.size(); k-- > static_cast<size_t>(seenAt[cur]) + 1;) cycle += " -> " + layers_[path[k]].name;
+    // A long cycle (a hostile model) is named by its first and last 8 layers.
+    const size_t first = static_cast<size_t>(seenAt[cur]) + 1, len = path.size() - first;
+    for (size_t k = path.size(), i = 0; k-- > first; ++i) {
+      if (len > 20 && i == 8) {
+        cycle += " -> ... (" + std::to_string(len - 16) + " more)";
+        k = first + 8;
+        continue;
+      }
+      cycle += " -> " + layers_[path[k]].name;
+    }
     cycle += " -> " + layers_[cur].name;
     const LayerRecord &l = layers_[cur];
     d_.error(l.loc, "the layers form a cycle: " + cycle + " (each is an input of the next)");

@@ -63,6 +63,10 @@ for v in outs:
     else:
         c.append('  print("%s", "%s", out_%s, batch, %s_%s_SIZE);' % (v, dims, v, NAME, v.upper()))
 c.append("  %s_destroy(m);" % name)
+for v in ins:  # freed, so that LeakSanitizer finds nothing (the sanitizer build)
+    c.append("  free(in_%s);" % v)
+for v in outs:
+    c.append("  free(out_%s);" % v)
 c.append("  return 0;")
 c.append("}")
 print("\n".join(c))
