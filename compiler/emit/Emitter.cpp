@@ -84,7 +84,17 @@ class GlueBuilder {
     wrap("load_weights", "nncc_rt_load_weights");
     wrap("save_weights", "nncc_rt_save_weights");
     wrap("last_error", "nncc_rt_last_error");
-    exported.insert(buildForward());
+    exported.insert(buildPacked("forward", "nncc_rt_forward", /*groups=*/{{g_.inputs.size(), true}, {g_.outputs.size(), false}}, 0));
+    if (desc_.hasTraining) {
+      size_t nin = g_.inputs.size(), nt = desc_.targets.size();
+      exported.insert(buildPacked("train_step", "nncc_rt_train_step", {{nin, true}, {nt, true}}, 1));
+      exported.insert(buildPacked("compute_gradients", "nncc_rt_compute_gradients", {{nin, true}, {nt, true}}, 1));
+      exported.insert(buildPacked("evaluate", "nncc_rt_evaluate", {{nin, true}, {nt, true}}, 2));
+      wrap("gradients", "nncc_rt_gradients");
+      wrap("apply_gradients", "nncc_rt_apply_gradients");
+      wrap("set_learning_rate", "nncc_rt_set_learning_rate");
+      wrap("set_seed", "nncc_rt_set_seed");
+    }
     return exported;
   }
 
@@ -168,7 +178,7 @@ class GlueBuilder {
       if (!fn) throw EmitFailure("Halide did not produce " + name);
       kernels.push_back(llvm::ConstantExpr::getPointerCast(fn, kernelPtrTy));
     }
-    std::vector<llvm::Constant *> refs, steps;
+    std::vector<llvm::Constant *> refs;
     for (const RefDesc &r : desc_.refs) {
       std::vector<llvm::Constant *> dims;
       for (size_t k = 0; k < 4; ++k) dims.push_back(llvm::ConstantInt::get(i64, k < r.dims.size() ? r.dims[k] : 0));
@@ -176,15 +186,31 @@ class GlueBuilder {
           refTy, {llvm::ConstantInt::get(i32, r.kind), llvm::ConstantInt::get(i32, r.index),
                   llvm::ConstantInt::get(i64, r.offset), llvm::ConstantInt::get(i32, r.dims.size()),
                   llvm::ConstantInt::get(i32, r.batched ? 1 : 0),
-                  llvm::ConstantArray::get(llvm::cast<llvm::ArrayType>(refTy->getElementType(5)), dims)}));
+                  llvm::ConstantArray::get(llvm::cast<llvm::ArrayType>(refTy->getElementType(5)), dims),
+                  llvm::ConstantInt::get(i32, r.isInt ? 1 : 0)}));
     }
-    for (const StepDesc &st : desc_.forward)
-      steps.push_back(llvm::ConstantStruct::get(stepTy, {llvm::ConstantInt::get(i32, st.kernel),
-                                                         llvm::ConstantInt::get(i32, st.firstRef),
-                                                         llvm::ConstantInt::get(i32, st.numRefs)}));
-    llvm::Constant *forward = llvm::ConstantStruct::get(
-        progTy, {llvm::ConstantInt::get(i32, steps.size()),
-                 array(stepTy, steps, progTy->getElementType(1), "nncc.forward_steps")});
+    auto program = [&](const std::vector<StepDesc> &prog, const char *name) {
+      std::vector<llvm::Constant *> steps;
+      for (const StepDesc &st : prog)
+        steps.push_back(llvm::ConstantStruct::get(stepTy, {llvm::ConstantInt::get(i32, st.kernel),
+                                                           llvm::ConstantInt::get(i32, st.firstRef),
+                                                           llvm::ConstantInt::get(i32, st.numRefs)}));
+      return llvm::ConstantStruct::get(progTy, {llvm::ConstantInt::get(i32, steps.size()),
+                                                array(stepTy, steps, progTy->getElementType(1), name)});
+    };
+    auto i32s = [&](const std::vector<int> &v, unsigned fieldIndex, const char *name) {
+      std::vector<llvm::Constant *> c;
+      for (int x : v) c.push_back(llvm::ConstantInt::get(i32, x));
+      return array(i32, c, field(fieldIndex), name);
+    };
+    auto f64 = [&](double v) { return llvm::ConstantFP::get(llvm::Type::getDoubleTy(ctx_), v); };
+    std::vector<llvm::Constant *> targets, gradOffsets, classes;
+    for (const TargetDesc &t : desc_.targets) {
+      targets.push_back(tensorDesc(tensorTy, t.name, t.shape, numElements(t.shape)));
+      classes.push_back(llvm::ConstantInt::get(i32, t.classes));
+    }
+    for (int64_t o : desc_.gradOffset) gradOffsets.push_back(llvm::ConstantInt::get(i64, o));
+
     std::vector<llvm::Constant *> f = {
         llvm::ConstantExpr::getPointerCast(string(g_.name), field(0)),
         llvm::ConstantInt::get(i32, g_.maxBatch),
@@ -202,7 +228,28 @@ class GlueBuilder {
         llvm::ConstantInt::get(i32, refs.size()),
         array(refTy, refs, field(14), "nncc.refs"),
         llvm::ConstantInt::get(i64, desc_.arenaFloats),
-        forward,
+        program(desc_.forward, "nncc.forward_steps"),
+        llvm::ConstantInt::get(i32, desc_.hasTraining ? 1 : 0),
+        llvm::ConstantInt::get(i32, desc_.targets.size()),
+        array(tensorTy, targets, field(19), "nncc.targets"),
+        array(i32, classes, field(20), "nncc.target_classes"),
+        llvm::ConstantInt::get(i64, desc_.numGradFloats),
+        array(i64, desc_.hasTraining ? gradOffsets : std::vector<llvm::Constant *>(), field(22), "nncc.grad_offset"),
+        llvm::ConstantInt::get(i32, desc_.numStates),
+        llvm::ConstantInt::get(i32, desc_.hasTraining ? desc_.numScalars : 0),
+        llvm::ConstantInt::get(i32, desc_.costSlots.size()),
+        i32s(desc_.costSlots, 26, "nncc.cost_slots"),
+        llvm::ConstantInt::get(i32, desc_.correctSlots.size()),
+        i32s(desc_.correctSlots, 28, "nncc.correct_slots"),
+        f64(desc_.adamBeta1),
+        f64(desc_.adamBeta2),
+        llvm::ConstantInt::get(i32, desc_.schedule),
+        llvm::ConstantArray::get(llvm::cast<llvm::ArrayType>(field(32)), {f64(desc_.scheduleArgs[0]), f64(desc_.scheduleArgs[1])}),
+        f64(desc_.learningRate),
+        llvm::ConstantInt::get(i64, desc_.trainArenaFloats),
+        program(desc_.train, "nncc.train_steps"),
+        llvm::ConstantInt::get(i32, desc_.evalSteps),
+        program(desc_.update, "nncc.update_steps"),
     };
     if (descTy->getNumElements() != f.size())
       throw EmitFailure("nncc_model_desc has " + std::to_string(descTy->getNumElements()) + " fields, expected " +
@@ -211,27 +258,41 @@ class GlueBuilder {
                                     llvm::ConstantStruct::get(descTy, f), g_.name + ".desc");
   }
 
-  // NAME_forward(m, batch, in..., out...) -> nncc_rt_forward(m, batch, ins, outs).
-  std::string buildForward() {
-    llvm::Function *rt = runtimeFunction("nncc_rt_forward");
+  // NAME_x(m, batch, group0 pointers..., group1 pointers..., trailing...) ->
+  // nncc_rt_x(m, batch, array0, array1, trailing...): each group of pointer
+  // arguments is packed into an array on the stack (forward: inputs and
+  // outputs; training: inputs and targets). The pointers' types follow the
+  // runtime's array element types; `trailing` arguments pass through.
+  struct Group {
+    size_t count;
+    bool isConst;
+  };
+  std::string buildPacked(const char *suffix, const char *rtName, const std::vector<Group> &groups, size_t trailing) {
+    llvm::Function *rt = runtimeFunction(rtName);
     llvm::FunctionType *rty = rt->getFunctionType();
-    auto *floatPtr = llvm::Type::getFloatPtrTy(ctx_);
     std::vector<llvm::Type *> params = {rty->getParamType(0), rty->getParamType(1)};
-    for (size_t k = 0; k < g_.inputs.size() + g_.outputs.size(); ++k) params.push_back(floatPtr);
+    std::vector<llvm::Type *> elemTys;
+    for (size_t k = 0; k < groups.size(); ++k) {
+      llvm::Type *elem = llvm::cast<llvm::PointerType>(rty->getParamType(2 + k))->getPointerElementType();
+      elemTys.push_back(elem);
+      for (size_t j = 0; j < groups[k].count; ++j) params.push_back(elem);
+    }
+    for (size_t t = 0; t < trailing; ++t) params.push_back(rty->getParamType(2 + groups.size() + t));
     auto *fty = llvm::FunctionType::get(rty->getReturnType(), params, false);
-    std::string name = g_.name + "_forward";
+    std::string name = g_.name + "_" + suffix;
     llvm::Function *f = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, name, m_);
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx_, "entry", f));
-    auto pack = [&](size_t first, size_t count, llvm::Type *arrayPtrTy) -> llvm::Value * {
-      auto *aty = llvm::ArrayType::get(floatPtr, std::max<size_t>(count, 1));
+    std::vector<llvm::Value *> args = {f->getArg(0), f->getArg(1)};
+    unsigned next = 2;
+    for (size_t k = 0; k < groups.size(); ++k) {
+      auto *aty = llvm::ArrayType::get(elemTys[k], std::max<size_t>(groups[k].count, 1));
       llvm::Value *arr = b.CreateAlloca(aty);
-      for (size_t k = 0; k < count; ++k)
-        b.CreateStore(f->getArg(static_cast<unsigned>(first + k)), b.CreateConstInBoundsGEP2_32(aty, arr, 0, static_cast<unsigned>(k)));
-      return b.CreatePointerCast(arr, arrayPtrTy);
-    };
-    llvm::Value *ins = pack(2, g_.inputs.size(), rty->getParamType(2));
-    llvm::Value *outs = pack(2 + g_.inputs.size(), g_.outputs.size(), rty->getParamType(3));
-    b.CreateRet(b.CreateCall(rt, {f->getArg(0), f->getArg(1), ins, outs}));
+      for (size_t j = 0; j < groups[k].count; ++j)
+        b.CreateStore(f->getArg(next++), b.CreateConstInBoundsGEP2_32(aty, arr, 0, static_cast<unsigned>(j)));
+      args.push_back(b.CreatePointerCast(arr, rty->getParamType(2 + k)));
+    }
+    for (size_t t = 0; t < trailing; ++t) args.push_back(f->getArg(next++));
+    b.CreateRet(b.CreateCall(rt, args));
     return name;
   }
 
@@ -276,13 +337,31 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
     lo.target = target;
     std::vector<std::string> opKeys;
     for (const Op &op : g.ops) opKeys.push_back(kernelKey(g, op));
-    ModelDescription desc = describeModel(g, planMemory(g), opKeys);
-    // One kernel per distinct op, compiled without the Halide runtime and
+    // Training: the backward program, its memory plan and kernel keys.
+    BackwardProgram bp;
+    TrainingMemoryPlan trainPlan;
+    TrainingInput ti;
+    bool training = opts.training && g.training.has_value();
+    if (training) {
+      Diagnostics diags;
+      if (!buildBackward(g, bp, diags)) throw EmitFailure("autodiff: " + diags.all().front().str());
+      trainPlan = planTrainingMemory(g, bp);
+      ti.bp = &bp;
+      ti.plan = &trainPlan;
+      for (const TrainStep &s : bp.steps) ti.stepKeys.push_back(trainKernelKey(g, bp, s));
+      for (const Param &p : g.params) ti.updateKeys.push_back(p.trainable ? updateKernelKey(g, numElements(p.shape)) : "");
+      ti.numStates = optimizerStateCount(g);
+    }
+    ModelDescription desc = describeModel(g, planMemory(g), opKeys, training ? &ti : nullptr);
+    // One kernel per distinct key, compiled without the Halide runtime and
     // linked into one Halide module; the runtime comes once, below.
     std::vector<Halide::Module> modules;
     Halide::Target kernelTarget = target.with_feature(Halide::Target::NoRuntime);
     for (size_t k = 0; k < desc.kernelKeys.size(); ++k) {
-      LoweredKernel lk = lowerOpKernel(g, g.ops[static_cast<size_t>(desc.kernelOp[k])], lo);
+      const KernelSource &src = desc.kernelSources[k];
+      LoweredKernel lk = src.kind == KernelSource::Op      ? lowerOpKernel(g, g.ops[static_cast<size_t>(src.index)], lo)
+                         : src.kind == KernelSource::Train ? lowerTrainKernel(g, bp, bp.steps[static_cast<size_t>(src.index)], lo)
+                                                           : lowerUpdateKernel(g, src.numel, lo);
       modules.push_back(lk.pipeline.compile_to_module(lk.arguments, ModelDescription::kernelName(g.name, k), kernelTarget));
     }
     llvm::LLVMContext ctx;

@@ -15,6 +15,7 @@ enum class OutputKind { Object, StaticLibrary, Assembly, LLVMIR };
 struct EmitOptions {
   std::string target = "host";  // a Halide target string
   OutputKind kind = OutputKind::Object;
+  bool training = true;  // emit the training entry points when the model has a training section
 };
 
 // Compiles `g` (already through the passes) with parameter values `params`

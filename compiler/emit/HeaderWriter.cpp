@@ -16,7 +16,7 @@ std::string upper(std::string s) {
 
 }  // namespace
 
-std::string writeHeader(const Graph &g) {
+std::string writeHeader(const Graph &g, bool training) {
   const std::string &n = g.name;
   const std::string N = upper(n);
   const MemoryPlan plan = planMemory(g);
@@ -48,6 +48,29 @@ std::string writeHeader(const Graph &g) {
   h << "int " << n << "_load_weights(" << n << " *m, const char *path);  /* safetensors */\n";
   h << "int " << n << "_save_weights(const " << n << " *m, const char *path);\n";
   h << "const char *" << n << "_last_error(const " << n << " *m);\n\n";
+  const bool train = training && g.training.has_value();
+  std::string targetParams;  // ", const int32_t *probs_labels" ...
+  if (train) {
+    for (const Loss &l : g.training->losses) {
+      bool cls = l.kind == LossKind::SoftmaxCrossEntropy || l.kind == LossKind::CrossEntropy;
+      targetParams += std::string(cls ? ", const int32_t *" : ", const float *") + g.value(l.output).name +
+                      (cls ? "_labels" : "_targets");
+    }
+    std::string ins;
+    for (int v : g.inputs) ins += ", const float *" + g.value(v).name;
+    h << "/* Training (generated from the model's \"training\" section): targets follow the inputs, in\n"
+      << " * the order of the losses (int32 class labels, or float targets of the output's shape).\n"
+      << " * The loss is the whole cost of the forward pass before the update, regularization included. */\n";
+    h << "int " << n << "_train_step(" << n << " *m, int batch" << ins << targetParams << ", float *loss);\n";
+    h << "int " << n << "_evaluate(" << n << " *m, int batch" << ins << targetParams
+      << ", float *loss, int32_t *correct);\n";
+    h << "int " << n << "_compute_gradients(" << n << " *m, int batch" << ins << targetParams << ", float *loss);\n";
+    h << "float *" << n << "_gradients(" << n << " *m);  /* " << N
+      << "_NUM_PARAMS floats, in the parameter order above (trainable ones) */\n";
+    h << "int " << n << "_apply_gradients(" << n << " *m);  /* one optimizer step with the gradients in place */\n";
+    h << "int " << n << "_set_learning_rate(" << n << " *m, float lr);  /* the base rate the schedule scales */\n";
+    h << "int " << n << "_set_seed(" << n << " *m, uint64_t seed);\n\n";
+  }
   h << "#ifdef __cplusplus\n}  /* extern \"C\" */\n\n";
   // The RAII class.
   std::string cls = n + "_model";

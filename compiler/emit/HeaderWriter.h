@@ -7,6 +7,8 @@
 
 namespace nncc {
 
-std::string writeHeader(const Graph &g);
+// `training`: declare the training entry points when the model has a
+// training section (false with --inference-only).
+std::string writeHeader(const Graph &g, bool training = true);
 
 }  // namespace nncc

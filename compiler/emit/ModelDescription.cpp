@@ -1,6 +1,9 @@
 // The model description (see ModelDescription.h): kernels deduplicated by
-// key, then the forward program, one step per op on the refs of its inputs,
-// its parameters and its output, and the output copies of the memory plan.
+// key; the forward program, one step per op on the refs of its inputs, its
+// parameters and its output, and the output copies of the memory plan; with
+// training, the train program (the forward ops on the training arena, the
+// losses and regularization costs, the backward steps) and the update
+// program (one in-place optimizer call per trainable parameter).
 #include "compiler/emit/ModelDescription.h"
 
 #include <map>
@@ -8,58 +11,201 @@
 
 namespace nncc {
 
-ModelDescription describeModel(const Graph &g, const MemoryPlan &plan, const std::vector<std::string> &opKeys) {
+namespace {
+
+class Describer {
+ public:
+  Describer(const Graph &g, ModelDescription &d) : g_(g), d_(d) {}
+
+  int kernel(const std::string &key, KernelSource src) {
+    auto it = byKey_.find(key);
+    if (it != byKey_.end()) return it->second;
+    d_.kernelKeys.push_back(key);
+    d_.kernelSources.push_back(src);
+    return byKey_[key] = static_cast<int>(d_.kernelKeys.size()) - 1;
+  }
+  void ref(RefDesc::Kind kind, int index, int64_t offset, const Shape &dims, bool batched, bool isInt = false) {
+    RefDesc r;
+    r.kind = kind;
+    r.index = index;
+    r.offset = offset;
+    r.dims = dims;
+    r.batched = batched;
+    r.isInt = isInt;
+    d_.refs.push_back(r);
+  }
+  size_t mark() const { return d_.refs.size(); }
+  void step(std::vector<StepDesc> &program, int kernel, size_t first) {
+    program.push_back({kernel, static_cast<int>(first), static_cast<int>(d_.refs.size() - first)});
+  }
+  void params(const Op &op) {
+    for (int p : op.params) ref(RefDesc::Param, p, 0, g_.params[static_cast<size_t>(p)].shape, false);
+  }
+
+ private:
+  const Graph &g_;
+  ModelDescription &d_;
+  std::map<std::string, int> byKey_;
+};
+
+int scheduleCode(const std::string &s) {
+  if (s == "step") return 1;
+  if (s == "exponential") return 2;
+  if (s == "cosine") return 3;
+  return 0;
+}
+
+void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, ModelDescription &d) {
+  const TrainingConfig &tc = *g.training;
+  const BackwardProgram &bp = *t.bp;
+  const TrainingMemoryPlan &plan = *t.plan;
+  d.hasTraining = true;
+  d.trainArenaFloats = plan.arenaFloats;
+  d.numStates = t.numStates;
+  d.learningRate = tc.optimizerArgs.at("learning_rate");
+  if (tc.optimizer == "adam") d.adamBeta1 = tc.optimizerArgs.at("beta1"), d.adamBeta2 = tc.optimizerArgs.at("beta2");
+  d.schedule = scheduleCode(tc.schedule);
+  if (tc.schedule == "step") d.scheduleArgs[0] = tc.scheduleArgs.at("step_size"), d.scheduleArgs[1] = tc.scheduleArgs.at("gamma");
+  if (tc.schedule == "exponential") d.scheduleArgs[0] = tc.scheduleArgs.at("gamma");
+  if (tc.schedule == "cosine") d.scheduleArgs[0] = tc.scheduleArgs.at("total_steps"), d.scheduleArgs[1] = tc.scheduleArgs.at("min_lr");
+  for (const Param &p : g.params) {
+    d.gradOffset.push_back(p.trainable ? d.numGradFloats : -1);
+    if (p.trainable) d.numGradFloats += numElements(p.shape);
+  }
+  for (const Loss &l : tc.losses) {
+    bool cls = l.kind == LossKind::SoftmaxCrossEntropy || l.kind == LossKind::CrossEntropy;
+    const Value &v = g.value(l.output);
+    d.targets.push_back({v.name + (cls ? "_labels" : "_targets"), cls ? Shape{1} : v.shape,
+                         cls ? static_cast<int>(v.shape.at(0)) : 0});
+  }
+
+  auto valueRef = [&](int v) {
+    int64_t off = plan.valueOffset[static_cast<size_t>(v)];
+    if (off < 0) {
+      for (size_t k = 0; k < g.inputs.size(); ++k)
+        if (g.inputs[k] == v) return ds.ref(RefDesc::Input, static_cast<int>(k), 0, g.value(v).shape, true);
+      throw std::logic_error("value " + g.value(v).name + " has no place in the training plan");
+    }
+    ds.ref(RefDesc::Arena, 0, off, g.value(v).shape, true);
+  };
+  auto gradRef = [&](int b) {
+    ds.ref(RefDesc::Arena, 0, plan.gradOffset[static_cast<size_t>(b)], bp.grads[static_cast<size_t>(b)].shape, true);
+  };
+  auto scalars = [&](int slot) { ds.ref(RefDesc::Scalars, 0, int64_t(slot) * 16, Shape{1}, false); };
+  auto flatParam = [&](int p) {
+    ds.ref(RefDesc::Param, p, 0, Shape{numElements(g.params[static_cast<size_t>(p)].shape)}, false);
+  };
+
+  // The forward ops, every value in the training arena.
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const Op &op = g.ops[i];
+    size_t first = ds.mark();
+    for (int in : op.inputs) valueRef(in);
+    ds.params(op);
+    valueRef(op.output);
+    ds.step(d.train, d.forward[i].kernel, first);
+  }
+  // Losses and regularization first (evaluate's prefix), then the backward steps.
+  std::vector<size_t> order;
+  for (size_t j = 0; j < bp.steps.size(); ++j)
+    if (bp.steps[j].kind == TrainStepKind::Loss || bp.steps[j].kind == TrainStepKind::RegCost) order.push_back(j);
+  d.evalSteps = static_cast<int>(g.ops.size() + order.size());
+  for (size_t j = 0; j < bp.steps.size(); ++j)
+    if (bp.steps[j].kind != TrainStepKind::Loss && bp.steps[j].kind != TrainStepKind::RegCost) order.push_back(j);
+  for (size_t j : order) {
+    const TrainStep &s = bp.steps[j];
+    int k = ds.kernel(t.stepKeys[j], {KernelSource::Train, static_cast<int>(j), 0});
+    size_t first = ds.mark();
+    switch (s.kind) {
+      case TrainStepKind::Loss: {
+        const Loss &l = tc.losses[static_cast<size_t>(s.loss)];
+        const TargetDesc &td = d.targets[static_cast<size_t>(s.loss)];
+        valueRef(l.output);
+        ds.ref(RefDesc::Target, s.loss, 0, td.classes ? Shape{} : td.shape, true, td.classes != 0);
+        d.costSlots.push_back(d.numScalars++);
+        scalars(d.costSlots.back());
+        gradRef(s.gradOut);
+        d.correctSlots.push_back(d.numScalars++);
+        scalars(d.correctSlots.back());
+        break;
+      }
+      case TrainStepKind::RegCost:
+        flatParam(s.param);
+        d.costSlots.push_back(d.numScalars++);
+        scalars(d.costSlots.back());
+        break;
+      case TrainStepKind::Sum:
+        for (int b : s.gradIns) gradRef(b);
+        gradRef(s.gradOut);
+        break;
+      case TrainStepKind::ParamGrad:
+      case TrainStepKind::InputGrad: {
+        const Op &op = g.ops[static_cast<size_t>(s.op)];
+        for (int in : op.inputs) valueRef(in);
+        valueRef(op.output);
+        gradRef(s.gradIns[0]);
+        ds.params(op);
+        if (s.kind == TrainStepKind::InputGrad) {
+          gradRef(s.gradOut);
+        } else {
+          const Param &p = g.params[static_cast<size_t>(s.param)];
+          ds.ref(RefDesc::Grad, 0, d.gradOffset[static_cast<size_t>(s.param)], p.shape, false);
+        }
+        break;
+      }
+    }
+    ds.step(d.train, k, first);
+  }
+  // The optimizer: one in-place update per trainable parameter.
+  for (size_t p = 0; p < g.params.size(); ++p) {
+    if (!g.params[p].trainable) continue;
+    int64_t n = numElements(g.params[p].shape);
+    int k = ds.kernel(t.updateKeys[p], {KernelSource::Update, static_cast<int>(p), n});
+    size_t first = ds.mark();
+    flatParam(static_cast<int>(p));
+    ds.ref(RefDesc::Grad, 0, d.gradOffset[p], Shape{n}, false);
+    for (int s = 0; s < t.numStates; ++s) ds.ref(RefDesc::State, 0, s * d.numGradFloats + d.gradOffset[p], Shape{n}, false);
+    for (int s = 0; s < 3; ++s) ds.ref(RefDesc::Scalar, 0, int64_t(s) * 16, Shape{}, false);
+    flatParam(static_cast<int>(p));
+    for (int s = 0; s < t.numStates; ++s) ds.ref(RefDesc::State, 0, s * d.numGradFloats + d.gradOffset[p], Shape{n}, false);
+    ds.step(d.update, k, first);
+  }
+}
+
+}  // namespace
+
+ModelDescription describeModel(const Graph &g, const MemoryPlan &plan, const std::vector<std::string> &opKeys,
+                               const TrainingInput *training) {
   ModelDescription d;
+  Describer ds(g, d);
   d.arenaFloats = plan.arenaFloats;
-  std::map<std::string, int> byKey;
   auto valueRef = [&](int v) {
     const ValueSlot &s = plan.slots[static_cast<size_t>(v)];
-    RefDesc r;
+    RefDesc::Kind kind = RefDesc::Arena;
     switch (s.kind) {
-      case ValueSlot::Input: r.kind = RefDesc::Input; break;
-      case ValueSlot::Output: r.kind = RefDesc::Output; break;
-      case ValueSlot::Arena: r.kind = RefDesc::Arena; break;
+      case ValueSlot::Input: kind = RefDesc::Input; break;
+      case ValueSlot::Output: kind = RefDesc::Output; break;
+      case ValueSlot::Arena: kind = RefDesc::Arena; break;
       case ValueSlot::None: throw std::logic_error("value " + g.value(v).name + " has no place in the memory plan");
     }
-    r.index = s.index;
-    r.offset = s.offset;
-    r.dims = g.value(v).shape;
-    d.refs.push_back(r);
-  };
-  auto step = [&](int kernel, size_t first) {
-    d.forward.push_back({kernel, static_cast<int>(first), static_cast<int>(d.refs.size() - first)});
+    ds.ref(kind, s.index, s.offset, g.value(v).shape, true);
   };
   for (size_t i = 0; i < g.ops.size(); ++i) {
     const Op &op = g.ops[i];
-    auto it = byKey.find(opKeys.at(i));
-    if (it == byKey.end()) {
-      it = byKey.emplace(opKeys[i], static_cast<int>(d.kernelKeys.size())).first;
-      d.kernelKeys.push_back(opKeys[i]);
-      d.kernelOp.push_back(static_cast<int>(i));
-    }
-    size_t first = d.refs.size();
+    int k = ds.kernel(opKeys.at(i), {KernelSource::Op, static_cast<int>(i), 0});
+    size_t first = ds.mark();
     for (int in : op.inputs) valueRef(in);
-    for (int p : op.params) {
-      RefDesc r;
-      r.kind = RefDesc::Param;
-      r.index = p;
-      r.dims = g.params[static_cast<size_t>(p)].shape;
-      r.batched = false;
-      d.refs.push_back(r);
-    }
+    ds.params(op);
     valueRef(op.output);
-    step(it->second, first);
+    ds.step(d.forward, k, first);
   }
   for (const OutputCopy &c : plan.copies) {
-    size_t first = d.refs.size();
+    size_t first = ds.mark();
     valueRef(c.value);
-    RefDesc out;
-    out.kind = RefDesc::Output;
-    out.index = c.output;
-    out.dims = g.value(g.outputs[static_cast<size_t>(c.output)]).shape;
-    d.refs.push_back(out);
-    step(-1, first);
+    ds.ref(RefDesc::Output, c.output, 0, g.value(g.outputs[static_cast<size_t>(c.output)]).shape, true);
+    ds.step(d.forward, -1, first);
   }
+  if (training) describeTraining(g, *training, ds, d);
   return d;
 }
 

@@ -6,6 +6,7 @@
 // same data as C. Knows nothing of Halide or LLVM.
 #pragma once
 #include "compiler/ir/Graph.h"
+#include "compiler/passes/Autodiff.h"
 #include "compiler/passes/MemoryPlan.h"
 
 #include <string>
@@ -15,12 +16,13 @@ namespace nncc {
 
 // Mirrors nncc_buffer_ref (the NNCC_REF_* kinds).
 struct RefDesc {
-  enum Kind { Input = 0, Output = 1, Param = 2, Arena = 3 };
+  enum Kind { Input = 0, Output = 1, Param = 2, Arena = 3, Target = 4, Grad = 5, State = 6, Scalars = 7, Scalar = 8 };
   Kind kind = Arena;
   int index = 0;
   int64_t offset = 0;
   Shape dims;  // row-major, per sample when batched
   bool batched = true;
+  bool isInt = false;  // int32 elements (class labels)
 };
 
 // Mirrors nncc_step: kernel -1 copies refs[firstRef] into refs[firstRef + 1].
@@ -30,19 +32,65 @@ struct StepDesc {
   int numRefs = 0;
 };
 
+// What a kernel computes, for the emitter to lower it: a forward op, a step
+// of the backward program, or the optimizer update of `numel` floats.
+struct KernelSource {
+  enum Kind { Op, Train, Update };
+  Kind kind = Op;
+  int index = 0;      // Op: op index; Train: index into BackwardProgram::steps
+  int64_t numel = 0;  // Update
+};
+
+// A training target as the header and the runtime see it.
+struct TargetDesc {
+  std::string name;  // "<output>_labels" or "<output>_targets"
+  Shape shape;       // per sample; [1] for class labels
+  int classes = 0;   // int32 labels: the class count; float targets: 0
+};
+
 struct ModelDescription {
-  std::vector<std::string> kernelKeys;  // one per distinct kernel (lower/kernelKey)
-  std::vector<int> kernelOp;            // per kernel: the first op that uses it (the one lowered)
+  std::vector<std::string> kernelKeys;  // one per distinct kernel
+  std::vector<KernelSource> kernelSources;
   std::vector<RefDesc> refs;
   std::vector<StepDesc> forward;        // one step per op, then the output copies
   int64_t arenaFloats = 0;
+
+  // Training (hasTraining), see nncc_model.h.
+  bool hasTraining = false;
+  std::vector<TargetDesc> targets;
+  std::vector<StepDesc> train;          // forward, losses, regularization, backward
+  int evalSteps = 0;                    // the prefix of train that evaluate runs
+  std::vector<StepDesc> update;         // one optimizer kernel call per trainable parameter
+  int64_t trainArenaFloats = 0;
+  std::vector<int64_t> gradOffset;      // per parameter, -1 when not trainable
+  int64_t numGradFloats = 0;
+  int numStates = 0;
+  int numScalars = 3;                   // learning rate, Adam's two bias corrections, then costs and counts
+  std::vector<int> costSlots, correctSlots;
+  double adamBeta1 = 0, adamBeta2 = 0;
+  int schedule = 0;                     // NNCC_SCHEDULE_*
+  double scheduleArgs[2] = {0, 0};
+  double learningRate = 0;
 
   // The symbol of kernel k for model `name`: "<name>_k<k>".
   static std::string kernelName(const std::string &name, size_t k) { return name + "_k" + std::to_string(k); }
 };
 
+// The training half of a description's input: the backward program, its
+// memory plan, each step's kernel key, and the update kernel key of each
+// parameter (empty for one that is not trainable).
+struct TrainingInput {
+  const BackwardProgram *bp = nullptr;
+  const TrainingMemoryPlan *plan = nullptr;
+  std::vector<std::string> stepKeys;
+  std::vector<std::string> updateKeys;
+  int numStates = 0;
+};
+
 // Describes `g` with its memory plan; `opKeys` holds each op's kernel key
-// (ops with equal keys share a kernel).
-ModelDescription describeModel(const Graph &g, const MemoryPlan &plan, const std::vector<std::string> &opKeys);
+// (kernels with equal keys are compiled once). With `training`, also the
+// training programs.
+ModelDescription describeModel(const Graph &g, const MemoryPlan &plan, const std::vector<std::string> &opKeys,
+                               const TrainingInput *training = nullptr);
 
 }  // namespace nncc

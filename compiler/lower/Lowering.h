@@ -12,6 +12,7 @@
 // Only compiler/lower/ includes Halide; passes know nothing of it.
 #pragma once
 #include "compiler/ir/Graph.h"
+#include "compiler/passes/Autodiff.h"
 #include "compiler/weights/Tensor.h"
 
 #include <Halide.h>
@@ -60,6 +61,22 @@ struct LoweredKernel {
   std::vector<Halide::Argument> arguments;
 };
 LoweredKernel lowerOpKernel(const Graph &g, const Op &op, const LowerOptions &opts = LowerOptions());
+
+// The training kernels (docs/training.md): one per step of the backward
+// program (compiler/passes/Autodiff.h), with the arguments
+//   Loss:                 [output value, target] -> [cost(1), d(output), correct(1)]
+//   ParamGrad, InputGrad: [op inputs..., op output, d(output), op params...] -> [gradient]
+//   Sum:                  [contributions...] -> [sum]
+//   RegCost:              [weight as a flat vector] -> [cost(1)]
+// and the optimizer update of a flat parameter of `numel` floats:
+//   [param, grad, states..., lr, bias_correction1, bias_correction2] -> [param, states...] (in place).
+LoweredKernel lowerTrainKernel(const Graph &g, const BackwardProgram &bp, const TrainStep &s,
+                               const LowerOptions &opts = LowerOptions());
+std::string trainKernelKey(const Graph &g, const BackwardProgram &bp, const TrainStep &s);
+LoweredKernel lowerUpdateKernel(const Graph &g, int64_t numel, const LowerOptions &opts = LowerOptions());
+std::string updateKernelKey(const Graph &g, int64_t numel);
+// Optimizer state tensors per trainable parameter for `g`'s optimizer.
+int optimizerStateCount(const Graph &g);
 
 // Ops with equal keys lower to the same kernel (same kind, attributes, input,
 // parameter and output shapes), so a model compiles each distinct kernel once

@@ -48,6 +48,25 @@ struct MemoryPlan {
 // Plans `g` (shapes inferred, ops in topological order).
 MemoryPlan planMemory(const Graph &g);
 
+// The arena of a training step (forward, losses, backward): every forward
+// value but the graph inputs (outputs included: the caller passes none) and
+// every gradient buffer, each live from the step that writes it to the last
+// step that reads it; the backward steps of an op read its inputs and output.
+struct BackwardProgram;
+struct TrainingMemoryPlan {
+  std::vector<int64_t> valueOffset;  // per value id; -1 for graph inputs
+  std::vector<int64_t> gradOffset;   // per gradient buffer (an alias: its root's)
+  int64_t arenaFloats = 0;
+};
+TrainingMemoryPlan planTrainingMemory(const Graph &g, const BackwardProgram &bp);
+
+// First-fit placement of buffers with lifetimes: buffer k of `size[k]`
+// floats lives over steps [first[k], last[k]]; buffers are placed in order of
+// `first`. Returns the offsets (multiples of kArenaAlignFloats) and sets
+// `arenaFloats` to the peak.
+std::vector<int64_t> placeBuffers(const std::vector<int64_t> &size, const std::vector<size_t> &first,
+                                  const std::vector<size_t> &last, int64_t &arenaFloats);
+
 // A text form for --emit=plan and the tests: one line per value.
 std::string printMemoryPlan(const Graph &g, const MemoryPlan &p);
 

@@ -74,6 +74,10 @@ static int valid_tensor(const nncc_tensor_desc *t, int max_rank) {
   return n == t->size;
 }
 
+static int64_t arena_floats(const nncc_model_desc *d) {
+  return d->arena_floats > d->train_arena_floats ? d->arena_floats : d->train_arena_floats;
+}
+
 /* A ref inside what it points at: its input/output/parameter exists with
  * the same size, or its arena slice lies inside the arena at max_batch. */
 static int valid_ref(const nncc_model_desc *d, const nncc_buffer_ref *r) {
@@ -96,7 +100,16 @@ static int valid_ref(const nncc_model_desc *d, const nncc_buffer_ref *r) {
   case NNCC_REF_PARAM:
     return !r->batched && r->index >= 0 && r->index < d->num_params && d->params[r->index].size == n;
   case NNCC_REF_ARENA:
-    return r->offset >= 0 && r->offset + n * (r->batched ? d->max_batch : 1) <= d->arena_floats;
+    return r->offset >= 0 && r->offset + n * (r->batched ? d->max_batch : 1) <= arena_floats(d);
+  case NNCC_REF_TARGET:
+    return r->batched && r->index >= 0 && r->index < d->num_targets && d->targets[r->index].size == n;
+  case NNCC_REF_GRAD:
+    return !r->batched && r->offset >= 0 && r->offset + n <= d->num_grad_floats;
+  case NNCC_REF_STATE:
+    return !r->batched && r->offset >= 0 && r->offset + n <= (int64_t)d->num_states * d->num_grad_floats;
+  case NNCC_REF_SCALARS:
+  case NNCC_REF_SCALAR:
+    return !r->batched && r->offset >= 0 && r->offset + n <= (int64_t)d->num_scalars * NNCC_SCALAR_STRIDE;
   default:
     return 0;
   }
@@ -142,6 +155,20 @@ static int valid_desc(const nncc_model_desc *d) {
   for (i = 0; i < d->num_refs; ++i)
     if (!valid_ref(d, &d->refs[i]))
       return 0;
+  if (d->has_training) {
+    if (d->num_targets < 0 || (d->num_targets && (!d->targets || !d->target_classes)) || d->num_grad_floats < 0 ||
+        (d->num_params && !d->grad_offset) || d->num_states < 0 || d->num_scalars < 3 || d->num_costs < 0 ||
+        d->num_corrects < 0 || (d->num_costs && !d->cost_slots) || (d->num_corrects && !d->correct_slots) ||
+        d->eval_steps < 0 || d->eval_steps > d->train.num_steps || !valid_program(d, &d->train) ||
+        !valid_program(d, &d->update))
+      return 0;
+    for (i = 0; i < d->num_costs; ++i)
+      if (d->cost_slots[i] < 0 || d->cost_slots[i] >= d->num_scalars)
+        return 0;
+    for (i = 0; i < d->num_corrects; ++i)
+      if (d->correct_slots[i] < 0 || d->correct_slots[i] >= d->num_scalars)
+        return 0;
+  }
   return valid_program(d, &d->forward);
 }
 
@@ -154,12 +181,25 @@ static int64_t ref_floats(const nncc_buffer_ref *r, int batch) {
   return r->batched ? n * batch : n;
 }
 
+/* Zeroed, 128-byte aligned floats (at least one). */
+static float *aligned_floats(int64_t n) {
+  void *p = NULL;
+  size_t bytes = sizeof(float) * (size_t)(n > 0 ? n : 1);
+  if (posix_memalign(&p, 128, bytes) != 0)
+    return NULL;
+  memset(p, 0, bytes);
+  return (float *)p;
+}
+
 /* Frees an instance's memory (its scratch blocks and pool are released by
  * nncc_rt_destroy before). */
 static void free_instance(nncc_instance *m) {
   free(m->params);
   free(m->param_offset);
   free(m->arena);
+  free(m->grads);
+  free(m->states);
+  free(m->scalars);
   free(m->ref_bufs);
   free(m->ref_dims);
   free(m->args);
@@ -175,18 +215,19 @@ nncc_instance *nncc_rt_create(const nncc_model_desc *d) {
   m = (nncc_instance *)calloc(1, sizeof *m);
   if (!m)
     return NULL;
-  for (i = 0; i < d->forward.num_steps; ++i)
-    if (d->forward.steps[i].num_refs > max_refs)
-      max_refs = d->forward.steps[i].num_refs;
+  max_refs = d->num_refs; /* a step's refs are a slice of them */
   m->d = d;
   m->params = (float *)malloc(sizeof(float) * (size_t)(d->num_param_floats ? d->num_param_floats : 1));
   m->param_offset = (int64_t *)calloc((size_t)d->num_params + 1, sizeof(int64_t));
   m->ref_bufs = (halide_buffer_t *)calloc((size_t)d->num_refs + 1, sizeof(halide_buffer_t));
   m->ref_dims = (halide_dimension_t *)calloc(5 * (size_t)d->num_refs + 1, sizeof(halide_dimension_t));
   m->args = (void **)calloc(1 + (size_t)max_refs, sizeof(void *));
-  if (posix_memalign((void **)&m->arena, 128, sizeof(float) * (size_t)(d->arena_floats ? d->arena_floats : 1)) != 0)
-    m->arena = NULL;
-  if (!m->params || !m->param_offset || !m->ref_bufs || !m->ref_dims || !m->args || !m->arena ||
+  m->arena = aligned_floats(arena_floats(d));
+  m->grads = aligned_floats(d->has_training ? d->num_grad_floats : 0);
+  m->states = aligned_floats(d->has_training ? (int64_t)d->num_states * d->num_grad_floats : 0);
+  m->scalars = aligned_floats(d->has_training ? (int64_t)d->num_scalars * NNCC_SCALAR_STRIDE : 0);
+  if (!m->params || !m->param_offset || !m->ref_bufs || !m->ref_dims || !m->args || !m->arena || !m->grads ||
+      !m->states || !m->scalars ||
       pthread_mutex_init(&m->err_mu, NULL) != 0 || pthread_mutex_init(&m->mem_mu, NULL) != 0) {
     free_instance(m);
     return NULL;
@@ -212,13 +253,22 @@ nncc_instance *nncc_rt_create(const nncc_model_desc *d) {
       host = m->params + m->param_offset[r->index];
     else if (r->kind == NNCC_REF_ARENA)
       host = m->arena + r->offset;
+    else if (r->kind == NNCC_REF_GRAD)
+      host = m->grads + r->offset;
+    else if (r->kind == NNCC_REF_STATE)
+      host = m->states + r->offset;
+    else if (r->kind == NNCC_REF_SCALARS || r->kind == NNCC_REF_SCALAR)
+      host = m->scalars + r->offset;
     if (r->batched) {
       memset(&dims[r->rank], 0, sizeof dims[r->rank]);
       dims[r->rank].extent = 1;
       dims[r->rank].stride = (int32_t)per;
     }
     init_buffer(&m->ref_bufs[i], dims, r->rank + r->batched, host);
+    if (r->is_int)
+      m->ref_bufs[i].type.code = halide_type_int;
   }
+  m->learning_rate = d->learning_rate;
   cpus = sysconf(_SC_NPROCESSORS_ONLN);
   m->threads = cpus < 1 ? 1 : (cpus > NNCC_MAX_THREADS ? NNCC_MAX_THREADS : (int)cpus);
   m->user_context = m;
@@ -274,11 +324,8 @@ const char *nncc_rt_last_error(const nncc_instance *m) {
 /* ------------------------------------------------------------------------ */
 /* Forward                                                                   */
 
-/* Runs a program at `batch` on the caller's buffers: one kernel call (or
- * copy) per step, each on its refs' buffers. Returns 0 or the first failing
- * kernel's Halide error code. */
-static int run_program(nncc_instance *m, const nncc_program *p, int batch, const float *const *inputs,
-                       float *const *outputs) {
+int nncc_run_program(nncc_instance *m, const nncc_program *p, int32_t num_steps, int batch,
+                     const float *const *inputs, float *const *outputs, const void *const *targets) {
   const nncc_model_desc *d = m->d;
   int32_t i, j;
   for (i = 0; i < d->num_refs; ++i) {
@@ -287,11 +334,13 @@ static int run_program(nncc_instance *m, const nncc_program *p, int batch, const
     if (r->batched)
       b->dim[r->rank].extent = batch;
     if (r->kind == NNCC_REF_INPUT)
-      b->host = (uint8_t *)inputs[r->index];
+      b->host = inputs ? (uint8_t *)inputs[r->index] : NULL;
     else if (r->kind == NNCC_REF_OUTPUT)
-      b->host = (uint8_t *)outputs[r->index];
+      b->host = outputs ? (uint8_t *)outputs[r->index] : NULL;
+    else if (r->kind == NNCC_REF_TARGET)
+      b->host = targets ? (uint8_t *)targets[r->index] : NULL;
   }
-  for (i = 0; i < p->num_steps; ++i) {
+  for (i = 0; i < num_steps; ++i) {
     const nncc_step *s = &p->steps[i];
     int r;
     if (s->kernel < 0) {
@@ -301,13 +350,26 @@ static int run_program(nncc_instance *m, const nncc_program *p, int batch, const
       continue;
     }
     m->args[0] = &m->user_context;
-    for (j = 0; j < s->num_refs; ++j)
-      m->args[1 + j] = &m->ref_bufs[s->first_ref + j];
+    for (j = 0; j < s->num_refs; ++j) {
+      const nncc_buffer_ref *ref = &d->refs[s->first_ref + j];
+      m->args[1 + j] = ref->kind == NNCC_REF_SCALAR ? (void *)(m->scalars + ref->offset) : (void *)&m->ref_bufs[s->first_ref + j];
+    }
     r = d->kernels[s->kernel](m->args);
     if (r != 0)
       return r;
   }
   return 0;
+}
+
+int nncc_pipeline_error(nncc_instance *m, const char *what, int code) {
+  char msg[NNCC_ERR_SIZE];
+  if (m->err[0]) {
+    memcpy(msg, m->err, sizeof msg);
+    nncc_set_error(m, "%s_%s: %s", nncc_model_name(m), what, msg);
+  } else {
+    nncc_set_error(m, "%s_%s: the pipeline failed with error code %d", nncc_model_name(m), what, code);
+  }
+  return NNCC_ERR_PIPELINE;
 }
 
 int nncc_rt_forward(nncc_instance *m, int batch, const float *const *inputs, float *const *outputs) {
@@ -338,17 +400,8 @@ int nncc_rt_forward(nncc_instance *m, int batch, const float *const *inputs, flo
       nncc_set_error(m, "%s_forward: output '%s' is null", nncc_model_name(m), d->outputs[i].name);
       return NNCC_ERR_ARGUMENT;
     }
-  r = run_program(m, &d->forward, batch, inputs, outputs);
-  if (r != 0) {
-    char msg[NNCC_ERR_SIZE];
-    if (m->err[0]) {
-      memcpy(msg, m->err, sizeof msg);
-      nncc_set_error(m, "%s_forward: %s", nncc_model_name(m), msg);
-    } else {
-      nncc_set_error(m, "%s_forward: the pipeline failed with error code %d", nncc_model_name(m), r);
-    }
-    return NNCC_ERR_PIPELINE;
-  }
+  r = nncc_run_program(m, &d->forward, d->forward.num_steps, batch, inputs, outputs, NULL);
+  if (r != 0)
+    return nncc_pipeline_error(m, "forward", r);
   return NNCC_OK;
 }
-

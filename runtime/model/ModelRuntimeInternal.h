@@ -55,7 +55,13 @@ struct nncc_instance {
   const nncc_model_desc *d;
   float *params;                    /* num_param_floats, instance-owned */
   int64_t *param_offset;            /* float offset of each parameter */
-  float *arena;                     /* the memory plan's arena (arena_floats) */
+  float *arena;                     /* the memory plan's arena (the larger of arena_floats and train_arena_floats) */
+  float *grads;                     /* num_grad_floats (training) */
+  float *states;                    /* num_states * num_grad_floats (training) */
+  float *scalars;                   /* num_scalars slots, NNCC_SCALAR_STRIDE floats apart */
+  int64_t step;                     /* optimizer steps taken */
+  double learning_rate;             /* the base learning rate the schedule scales */
+  uint64_t seed;
   halide_buffer_t *ref_bufs;        /* one per descriptor ref, set up at create */
   halide_dimension_t *ref_dims;     /* 5 per ref */
   void **args;                      /* 1 + the most refs of any step */
@@ -84,6 +90,12 @@ void nncc_clear_error(const nncc_instance *m);
 /* Whether p is an instance (tells it from a foreign user_context). */
 int nncc_is_instance(const void *p);
 const char *nncc_model_name(const nncc_instance *m);
+/* Runs a program at `batch` on the caller's buffers (ModelRuntime.c); returns
+ * 0 or the first failing kernel's Halide error code. */
+int nncc_run_program(nncc_instance *m, const nncc_program *p, int32_t num_steps, int batch,
+                     const float *const *inputs, float *const *outputs, const void *const *targets);
+/* Turns a kernel failure into the instance's error: "<NAME>_<what>: <Halide's message>". */
+int nncc_pipeline_error(nncc_instance *m, const char *what, int code);
 /* Stops and joins the instance's worker threads (ThreadPool.c). */
 void nncc_pool_stop(nncc_instance *m);
 

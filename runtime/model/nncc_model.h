@@ -40,7 +40,12 @@ enum {
   NNCC_REF_INPUT = 0,   /* the caller's input `index` */
   NNCC_REF_OUTPUT = 1,  /* the caller's output `index` */
   NNCC_REF_PARAM = 2,   /* the instance's parameter `index` */
-  NNCC_REF_ARENA = 3    /* the instance's arena, at float `offset` */
+  NNCC_REF_ARENA = 3,   /* the instance's arena, at float `offset` */
+  NNCC_REF_TARGET = 4,  /* the caller's training target `index` (int32 labels when is_int) */
+  NNCC_REF_GRAD = 5,    /* the instance's gradients, at float `offset` */
+  NNCC_REF_STATE = 6,   /* the instance's optimizer state, at float `offset` */
+  NNCC_REF_SCALARS = 7, /* the instance's scalar area, at float `offset` (a buffer) */
+  NNCC_REF_SCALAR = 8   /* a float scalar argument: scalars[offset] (no buffer) */
 };
 
 /* One buffer argument of a step: where it lives and its dense row-major
@@ -53,6 +58,7 @@ typedef struct nncc_buffer_ref {
   int32_t rank;      /* 0..4 */
   int32_t batched;   /* 1: a batch dimension follows */
   int64_t dims[4];   /* row-major */
+  int32_t is_int;    /* 1: int32 elements (class labels), 0: float32 */
 } nncc_buffer_ref;
 
 /* One call of a program: kernel `kernel` on refs[first_ref .. first_ref +
@@ -85,7 +91,33 @@ typedef struct nncc_model_desc {
   const nncc_buffer_ref *refs;      /* every step's buffer arguments */
   int64_t arena_floats;             /* the memory plan's arena, at max_batch */
   nncc_program forward;             /* inference: one step per op, then output copies */
+  /* Training (all zero when the model has no training section). The scalar
+   * area holds slots 16 floats apart: 0 the learning rate, 1 and 2 Adam's
+   * bias corrections, then the costs and correct counts the kernels write. */
+  int32_t has_training;
+  int32_t num_targets;
+  const nncc_tensor_desc *targets;  /* per-sample shapes, [1] for class labels */
+  const int32_t *target_classes;    /* per target: the class count of int32 labels, 0 for float targets */
+  int64_t num_grad_floats;          /* NAME_NUM_PARAMS */
+  const int64_t *grad_offset;       /* per parameter: its gradient's offset, -1 when not trainable */
+  int32_t num_states;               /* optimizer state arrays, num_grad_floats each */
+  int32_t num_scalars;              /* slots in the scalar area */
+  int32_t num_costs;
+  const int32_t *cost_slots;        /* summed into the reported loss */
+  int32_t num_corrects;
+  const int32_t *correct_slots;     /* summed into evaluate's correct count */
+  double adam_beta1, adam_beta2;    /* for the bias corrections; 0 when not Adam */
+  int32_t schedule;                 /* NNCC_SCHEDULE_* */
+  double schedule_args[2];          /* step: step_size, gamma; exponential: gamma; cosine: total_steps, min_lr */
+  double learning_rate;             /* the initial (base) learning rate */
+  int64_t train_arena_floats;       /* the arena of a training step */
+  nncc_program train;               /* forward, losses, regularization, backward: compute_gradients */
+  int32_t eval_steps;               /* the prefix of train that evaluate runs (forward, losses, regularization) */
+  nncc_program update;              /* the optimizer step: apply_gradients */
 } nncc_model_desc;
+
+enum { NNCC_SCHEDULE_CONSTANT = 0, NNCC_SCHEDULE_STEP = 1, NNCC_SCHEDULE_EXPONENTIAL = 2, NNCC_SCHEDULE_COSINE = 3 };
+enum { NNCC_SCALAR_STRIDE = 16, NNCC_SLOT_LR = 0, NNCC_SLOT_BC1 = 1, NNCC_SLOT_BC2 = 2 };
 
 /* The generic entry points; NAME_x(m, ...) calls nncc_rt_x(&NAME_desc, m, ...).
  * Every function checks its arguments and returns non-zero with a message in
@@ -100,6 +132,16 @@ int nncc_rt_set_threads(nncc_instance *m, int n);
 int nncc_rt_load_weights(nncc_instance *m, const char *path);
 int nncc_rt_save_weights(const nncc_instance *m, const char *path);
 const char *nncc_rt_last_error(const nncc_instance *m);
+/* Training (descriptors with has_training): targets holds num_targets pointers. */
+int nncc_rt_train_step(nncc_instance *m, int batch, const float *const *inputs, const void *const *targets, float *loss);
+int nncc_rt_evaluate(nncc_instance *m, int batch, const float *const *inputs, const void *const *targets, float *loss,
+                     int32_t *correct);
+int nncc_rt_compute_gradients(nncc_instance *m, int batch, const float *const *inputs, const void *const *targets,
+                              float *loss);
+float *nncc_rt_gradients(nncc_instance *m);
+int nncc_rt_apply_gradients(nncc_instance *m);
+int nncc_rt_set_learning_rate(nncc_instance *m, float lr);
+int nncc_rt_set_seed(nncc_instance *m, uint64_t seed);
 
 /* Error codes returned by the entry points. */
 enum {

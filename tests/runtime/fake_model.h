@@ -142,21 +142,24 @@ static const float kVecInit[] = {1, 2, 3, -1, 0.5f, 4, 0.25f, -2};
 static const float kImgInit[] = {1, 0, 0, 0, 0, 0, 0, 2,  0, 1, 1, 1, 1, 1, 1, -1, 10, 20};
 
 /* One step: the fake kernel on (x, fc.weight, fc.bias, out). */
-static const nncc_buffer_ref kVecRefs[] = {{NNCC_REF_INPUT, 0, 0, 1, 1, {3, 0, 0, 0}},
-                                           {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 3, 0, 0}},
-                                           {NNCC_REF_PARAM, 1, 0, 1, 0, {2, 0, 0, 0}},
-                                           {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}}};
-static const nncc_buffer_ref kImgRefs[] = {{NNCC_REF_INPUT, 0, 0, 3, 1, {2, 2, 2, 0}},
-                                           {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 8, 0, 0}},
-                                           {NNCC_REF_PARAM, 1, 0, 1, 0, {2, 0, 0, 0}},
-                                           {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}}};
+static const nncc_buffer_ref kVecRefs[] = {{NNCC_REF_INPUT, 0, 0, 1, 1, {3, 0, 0, 0}, 0},
+                                           {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 3, 0, 0}, 0},
+                                           {NNCC_REF_PARAM, 1, 0, 1, 0, {2, 0, 0, 0}, 0},
+                                           {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0}};
+static const nncc_buffer_ref kImgRefs[] = {{NNCC_REF_INPUT, 0, 0, 3, 1, {2, 2, 2, 0}, 0},
+                                           {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 8, 0, 0}, 0},
+                                           {NNCC_REF_PARAM, 1, 0, 1, 0, {2, 0, 0, 0}, 0},
+                                           {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0}};
 static const nncc_step kOneStep[] = {{0, 0, 4}};
 static const nncc_kernel_fn kVecKernels[] = {fake_forward_vec};
 static const nncc_kernel_fn kImgKernels[] = {fake_forward_img};
 static const nncc_kernel_fn kErrKernels[] = {fake_forward_error};
 
-#define FAKE_DESC(name, inputs, params, init, nfloats, kernels, refs)                                   \
-  {name, 4, 1, 1, 2, inputs, kOutputs, params, kTrainable, init, nfloats, 1, kernels, 4, refs, 0, {1, kOneStep}}
+#define FAKE_DESC(nm, ins, ps, init, nfloats, ks, rs)                                                           \
+  {.name = nm, .max_batch = 4, .num_inputs = 1, .num_outputs = 1, .num_params = 2, .inputs = ins,              \
+   .outputs = kOutputs, .params = ps, .trainable = kTrainable, .initial_values = init,                           \
+   .num_param_floats = nfloats, .num_kernels = 1, .kernels = ks, .num_refs = 4, .refs = rs,                     \
+   .forward = {1, kOneStep}}
 static const nncc_model_desc kVecDesc = FAKE_DESC("tiny", kVecInputs, kVecParams, kVecInit, 8, kVecKernels, kVecRefs);
 static const nncc_model_desc kImgDesc = FAKE_DESC("img", kImgInputs, kImgParams, kImgInit, 18, kImgKernels, kImgRefs);
 static const nncc_model_desc kErrDesc = FAKE_DESC("broken", kVecInputs, kVecParams, kVecInit, 8, kErrKernels, kVecRefs);

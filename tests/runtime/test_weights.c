@@ -342,8 +342,10 @@ static void test_escaped_names(void) {
                                             {"a/\xc3\xa9", 1, {2, 0, 0, 0}, 2}};
   static const uint8_t trainable[] = {1, 0};
   static const float init[] = {3, 4, 5};
-  static const nncc_model_desc desc = {"esc", 1, 1, 1, 2, kVecInputs, kOutputs, params, trainable,
-                                       init, 3, 0, NULL, 0, NULL, 0, {0, NULL}};
+  static const nncc_model_desc desc = {.name = "esc", .max_batch = 1, .num_inputs = 1, .num_outputs = 1,
+                                       .num_params = 2, .inputs = kVecInputs, .outputs = kOutputs,
+                                       .params = params, .trainable = trainable, .initial_values = init,
+                                       .num_param_floats = 3};
   char p[300];
   nncc_instance *m = nncc_rt_create(&desc), *m2 = nncc_rt_create(&desc);
   CHECK(m && m2);

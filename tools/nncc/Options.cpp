@@ -12,6 +12,7 @@ const char *driverUsage() {
          "  --emit=KIND            ir: the graph IR after shape inference (to stdout or -o)\n"
          "                         ir-opt: the IR after the optimizer's passes (see -O)\n"
          "                         plan: the memory plan of the optimized IR (arena offsets)\n"
+         "                         backward: the backward program autodiff builds (training)\n"
          "                         llvm, asm: LLVM IR or assembly of the object (with -o)\n"
          "                         header: the C/C++ header alone (with -o)\n"
          "  --weights FILE         safetensors weights (overrides the model's \"weights\")\n"
@@ -98,11 +99,11 @@ bool parseDriverOptions(const std::vector<std::string> &args, DriverOptions &o, 
       if (!take(o.output)) return false;
     } else if (a == "--emit") {
       if (!take(o.emit)) return false;
-      static const char *kinds[] = {"ir", "ir-opt", "plan", "llvm", "asm", "header"};
+      static const char *kinds[] = {"ir", "ir-opt", "plan", "backward", "llvm", "asm", "header"};
       bool known = false;
       for (const char *k : kinds) known |= o.emit == k;
       if (!known) {
-        error = "unknown --emit kind '" + o.emit + "' (expected ir, ir-opt, plan, llvm, asm or header)";
+        error = "unknown --emit kind '" + o.emit + "' (expected ir, ir-opt, plan, backward, llvm, asm or header)";
         return false;
       }
     } else if (a == "--weights") {

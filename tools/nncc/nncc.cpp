@@ -5,6 +5,7 @@
 #include "compiler/emit/Emitter.h"
 #include "compiler/emit/HeaderWriter.h"
 #include "compiler/ir/Printer.h"
+#include "compiler/passes/Autodiff.h"
 #include "compiler/passes/MemoryPlan.h"
 #include "compiler/passes/Pass.h"
 #include "compiler/weights/WeightBinding.h"
@@ -94,7 +95,15 @@ int run(const std::vector<std::string> &args) {
     if ((!weights.empty() || needsCode(opts.emit)) && checkMemoryLimit(*g, opts.maxMemory, diags))
       loadWeightsForGraph(*g, weights, opts.partialWeights, values, diags, opts.strict);
   }
-  if (g && !diags.hasErrors() && (opts.emit == "ir-opt" || opts.emit == "plan" || needsCode(opts.emit))) {
+  // Training entry points: every op on a path to a loss needs a gradient
+  // rule. Checked on the graph as written, before the inference passes
+  // (which remove dropout, for one).
+  bool training = g && g->training && !opts.inferenceOnly;
+  if (training && !diags.hasErrors() && (opts.emit == "backward" || needsCode(opts.emit))) {
+    BackwardProgram bp;
+    buildBackward(*g, bp, diags);
+  }
+  if (g && !diags.hasErrors() && (opts.emit == "ir-opt" || opts.emit == "plan" || opts.emit == "backward" || needsCode(opts.emit))) {
     PassOptions po;
     po.printAfterAll = opts.printAfterAll;
     po.timePasses = opts.timePasses;
@@ -108,11 +117,19 @@ int run(const std::vector<std::string> &args) {
   if (diags.hasErrors()) return 1;
 
   Outputs out;
-  if (opts.emit == "ir" || opts.emit == "ir-opt" || opts.emit == "plan") {
+  if (opts.emit == "ir" || opts.emit == "ir-opt" || opts.emit == "plan" || opts.emit == "backward") {
     std::ostringstream text;
-    if (opts.emit == "plan")
+    if (opts.emit == "plan") {
       text << printMemoryPlan(*g, planMemory(*g));
-    else
+    } else if (opts.emit == "backward") {
+      if (!training) {
+        std::cerr << "nncc: --emit=backward needs a model with a \"training\" section (and no --inference-only)\n";
+        return 1;
+      }
+      BackwardProgram bp;
+      buildBackward(*g, bp, diags);
+      text << printBackward(*g, bp);
+    } else
       printGraph(*g, text);
     if (opts.output.empty() || opts.output == "-") {
       std::cout << text.str();
@@ -120,10 +137,11 @@ int run(const std::vector<std::string> &args) {
     }
     out.files.emplace_back(opts.output, text.str());
   } else if (opts.emit == "header") {
-    out.files.emplace_back(opts.output, writeHeader(*g));
+    out.files.emplace_back(opts.output, writeHeader(*g, !opts.inferenceOnly));
   } else {
     EmitOptions eo;
     eo.target = opts.target;
+    eo.training = !opts.inferenceOnly;
     eo.kind = opts.emit == "obj"   ? OutputKind::Object
               : opts.emit == "lib" ? OutputKind::StaticLibrary
               : opts.emit == "asm" ? OutputKind::Assembly
@@ -135,7 +153,7 @@ int run(const std::vector<std::string> &args) {
       return userError ? 1 : 2;
     }
     out.files.emplace_back(opts.output, bytes);
-    if (opts.emit == "obj" || opts.emit == "lib") out.files.emplace_back(headerBeside(opts.output), writeHeader(*g));
+    if (opts.emit == "obj" || opts.emit == "lib") out.files.emplace_back(headerBeside(opts.output), writeHeader(*g, !opts.inferenceOnly));
   }
   if (!out.write(error)) {
     std::cerr << "nncc: error: " << error << "\n";

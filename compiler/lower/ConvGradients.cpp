@@ -1,0 +1,86 @@
+// Gradient rules of conv2d (see Gradients.h), with stride, dilation, padding
+// and groups. The input gradient is the transposed convolution of the output
+// gradient with the same weights, written as a gather: input pixel ix takes
+// tap kx from output ox = (ix + pl - kx*dw) / sw when that divides exactly
+// and lies inside the output. The weight gradient correlates the output
+// gradient with the zero-padded input over the batch and the output pixels;
+// the bias gradient sums the output gradient.
+#include "compiler/lower/Gradients.h"
+
+namespace nncc {
+namespace lower {
+
+using Halide::Expr;
+using Halide::Func;
+
+namespace {
+
+struct ConvShape {
+  int kh, kw, sh, sw, dh, dw, pt, pl, groups, cin, cout, cinPerGroup, coutPerGroup, oh, ow;
+  explicit ConvShape(const GradArgs &a) {
+    const auto &k = a.op.intsAttr("kernel");
+    const auto &s = a.op.intsAttr("stride");
+    const auto &dl = a.op.intsAttr("dilation");
+    const auto &p = a.op.intsAttr("padding");
+    kh = int(k[0]), kw = int(k[1]), sh = int(s[0]), sw = int(s[1]), dh = int(dl[0]), dw = int(dl[1]);
+    pt = int(p[0]), pl = int(p[1]);
+    groups = int(a.op.intAttr("groups"));
+    cin = int(a.inputs[0].shape[0]), cout = int(a.y.shape[0]);
+    cinPerGroup = cin / groups, coutPerGroup = cout / groups;
+    oh = int(a.y.shape[1]), ow = int(a.y.shape[2]);
+  }
+};
+
+}  // namespace
+
+Func conv2dInputGradient(const GradArgs &a) {
+  ConvShape c(a);
+  LValue dz = gradThroughFusedActivation(a);
+  Dims d = dimsOf(a.inputs[0].shape);
+  Halide::Var x = d.vars[0], y = d.vars[1], ci = d.vars[2], n = d.vars[3];
+  const Halide::ImageParam &w = a.param(ParamRole::Weight);  // (kx, ky, ci of the group, f)
+  Halide::RDom r({{0, c.kw}, {0, c.kh}, {0, c.coutPerGroup}}, a.name("r"));
+  Expr f = c.groups == 1 ? Expr(r.z) : (ci / c.cinPerGroup) * c.coutPerGroup + r.z;
+  Expr cig = c.groups == 1 ? Expr(ci) : ci % c.cinPerGroup;
+  Expr nx = x + c.pl - r.x * c.dw, ny = y + c.pt - r.y * c.dh;
+  Expr ox = nx / c.sw, oy = ny / c.sh;
+  Expr hit = nx % c.sw == 0 && ny % c.sh == 0 && ox >= 0 && ox < c.ow && oy >= 0 && oy < c.oh;
+  Func dx(a.name("dinput"));
+  dx(x, y, ci, n) = 0.f;
+  dx(x, y, ci, n) += Halide::select(
+      hit, w(r.x, r.y, cig, f) * dz.f(Halide::clamp(ox, 0, c.ow - 1), Halide::clamp(oy, 0, c.oh - 1), f, n), 0.f);
+  scheduleReduction(dx, d, {r.x, r.y, r.z}, a.opts);
+  return dx;
+}
+
+Func conv2dParamGradient(const GradArgs &a, const Param &p) {
+  ConvShape c(a);
+  LValue dz = gradThroughFusedActivation(a);
+  Halide::RDom r({{0, c.ow}, {0, c.oh}, {0, a.batch}}, a.name("r"));
+  if (p.role == ParamRole::Bias) {
+    Halide::Var f("f");
+    Func db(a.name("dbias"));
+    db(f) = 0.f;
+    db(f) += dz.f(r.x, r.y, f, r.z);
+    db.compute_root();
+    db.update().parallel(f);
+    return db;
+  }
+  Halide::Var kx("kx"), ky("ky"), cg("cg"), f("f");
+  Func padded = padXY(a.inputs[0], 0.f, a.name("padded"));
+  Expr channel = c.groups == 1 ? Expr(cg) : (f / c.coutPerGroup) * c.cinPerGroup + cg;
+  Func sum(a.name("dweight_sum")), dw(a.name("dweight"));
+  sum(kx, ky, cg, f) = 0.f;
+  sum(kx, ky, cg, f) += dz.f(r.x, r.y, f, r.z) *
+                        padded(r.x * c.sw - c.pl + kx * c.dw, r.y * c.sh - c.pt + ky * c.dh, channel, r.z);
+  Dims d;
+  d.vars = {kx, ky, cg, f};
+  d.extents = {c.kw, c.kh, c.cinPerGroup, c.cout};
+  scheduleReduction(sum, d, {r.x, r.y, r.z}, a.opts);
+  const Halide::ImageParam &w = a.param(ParamRole::Weight);
+  dw(kx, ky, cg, f) = sum(kx, ky, cg, f) + regularizationGradient(a, p, w(kx, ky, cg, f));
+  return dw;
+}
+
+}  // namespace lower
+}  // namespace nncc

@@ -1,0 +1,49 @@
+// Internal interface of the gradient lowerings (the backward kernels of
+// compiler/passes/Autodiff.h): what each op's gradient rule receives, and the
+// rules, one function per kind of gradient. Gradients.cpp holds the rules of
+// dense, the activations, the structural ops and the pools; ConvGradients.cpp
+// those of conv2d.
+#pragma once
+#include "compiler/lower/LowerOps.h"
+
+namespace nncc {
+namespace lower {
+
+struct GradArgs {
+  const Graph &g;
+  const Op &op;
+  const LowerOptions &opts;
+  Namer &namer;
+  std::vector<LValue> inputs;  // the forward op's inputs
+  LValue y;                    // its output
+  LValue dy;                   // the gradient of the cost with respect to y
+  std::map<ParamRole, Halide::ImageParam> params;
+  Halide::Expr batch;          // the batch extent
+  double l1 = 0.0, l2 = 0.0;   // regularization of the op's regularized weight
+
+  std::string name(const std::string &suffix) const { return namer.unique(op.name + "_" + suffix); }
+  const Halide::ImageParam &param(ParamRole r) const;
+};
+
+// The gradient with respect to the op's pre-activation result: dy through
+// the fused activation when the op has one, else dy itself.
+LValue gradThroughFusedActivation(const GradArgs &a);
+// The gradient of an activation's input from its output y and dy.
+Halide::Func activationBackward(const Activation &act, const LValue &y, const LValue &dy, Namer &namer,
+                                const std::string &name, const LowerOptions &opts);
+
+// The gradient of the op's input `wrt` (batched, the input's shape).
+Halide::Func lowerInputGradient(const GradArgs &a, int wrt);
+// The gradient of parameter `p` of the op (the parameter's shape), with its
+// regularization term when the parameter is regularized.
+Halide::Func lowerParamGradient(const GradArgs &a, const Param &p);
+
+// ConvGradients.cpp
+Halide::Func conv2dInputGradient(const GradArgs &a);
+Halide::Func conv2dParamGradient(const GradArgs &a, const Param &p);
+
+// The regularization gradient term of a weight value w.
+Halide::Expr regularizationGradient(const GradArgs &a, const Param &p, Halide::Expr w);
+
+}  // namespace lower
+}  // namespace nncc
