@@ -1,0 +1,238 @@
+// Gradient checks: for small models exercising every gradient rule and loss,
+// the generated code's gradients (a compiled object, loaded as a shared
+// library, NAME_compute_gradients + NAME_gradients) against central finite
+// differences of the reference interpreter's cost (compiler/reference/Loss.h),
+// and the reported loss against the reference cost.
+#include "compiler/emit/Emitter.h"
+#include "compiler/ir/ShapeInference.h"
+#include "compiler/passes/Pass.h"
+#include "compiler/reference/Loss.h"
+#include "compiler/weights/WeightBinding.h"
+#include "frontend/ModelParser.h"
+
+#include <gtest/gtest.h>
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+
+namespace nncc {
+namespace {
+
+// A compiled model loaded with dlopen.
+struct Compiled {
+  void *lib = nullptr;
+  void *(*create)() = nullptr;
+  void (*destroy)(void *) = nullptr;
+  float *(*gradients)(void *) = nullptr;
+  const char *(*lastError)(const void *) = nullptr;
+  void *computeGradients = nullptr;
+  ~Compiled() {
+    if (lib) dlclose(lib);
+  }
+};
+
+std::string tempDir() {
+  char tmpl[] = "/tmp/nncc-gradcheck-XXXXXX";
+  const char *d = mkdtemp(tmpl);
+  return d ? d : "/tmp";
+}
+
+bool compile(const Graph &g, const TensorMap &params, Compiled &c, std::string &error) {
+  EmitOptions eo;
+  std::string bytes;
+  if (!emitModel(g, params, eo, bytes, error)) return false;
+  std::string dir = tempDir(), obj = dir + "/m.o", so = dir + "/m.so";
+  std::ofstream(obj, std::ios::binary) << bytes;
+  std::string cmd = "cc -shared -o " + so + " " + obj + " -lpthread -ldl -lm";
+  if (std::system(cmd.c_str()) != 0) {
+    error = "linking failed: " + cmd;
+    return false;
+  }
+  c.lib = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
+  std::remove(obj.c_str());
+  std::remove(so.c_str());
+  rmdir(dir.c_str());
+  if (!c.lib) {
+    error = dlerror();
+    return false;
+  }
+  auto sym = [&](const std::string &s) { return dlsym(c.lib, (g.name + "_" + s).c_str()); };
+  c.create = reinterpret_cast<void *(*)()>(sym("create"));
+  c.destroy = reinterpret_cast<void (*)(void *)>(sym("destroy"));
+  c.gradients = reinterpret_cast<float *(*)(void *)>(sym("gradients"));
+  c.lastError = reinterpret_cast<const char *(*)(const void *)>(sym("last_error"));
+  c.computeGradients = sym("compute_gradients");
+  if (!c.create || !c.destroy || !c.gradients || !c.computeGradients) {
+    error = "missing entry points";
+    return false;
+  }
+  return true;
+}
+
+// Parses, infers shapes and runs the -O2 passes, as nncc does.
+Graph prepare(const std::string &json) {
+  Diagnostics diags;
+  std::optional<Graph> g = parseModelJson(json, "m.json", "", diags);
+  EXPECT_TRUE(g && !diags.hasErrors());
+  if (!g) return Graph();
+  EXPECT_TRUE(inferShapes(*g, diags));
+  PassOptions po;
+  EXPECT_TRUE(buildInferencePipeline(2).run(*g, diags, po));
+  for (const auto &d : diags.all()) ADD_FAILURE() << d.str();
+  return *g;
+}
+
+void checkGradients(const std::string &json, int batch, double rtol = 2e-2, double atol = 2e-3) {
+  Graph g = prepare(json);
+  ASSERT_TRUE(g.training.has_value());
+  Diagnostics diags;
+  TensorMap params;
+  ASSERT_TRUE(loadWeightsForGraph(g, "", false, params, diags));
+  Compiled c;
+  std::string error;
+  ASSERT_TRUE(compile(g, params, c, error)) << error;
+
+  std::mt19937 rng(1234);
+  std::uniform_real_distribution<float> uni(-1.f, 1.f);
+  std::vector<TensorF32> inputs;
+  for (int in : g.inputs) {
+    TensorF32 t;
+    t.shape = g.value(in).shape;
+    t.shape.insert(t.shape.begin(), batch);
+    for (int64_t i = 0; i < numElements(t.shape); ++i) t.data.push_back(uni(rng));
+    inputs.push_back(t);
+  }
+  std::vector<TrainingTarget> targets;
+  std::vector<const void *> targetPtrs;
+  for (const Loss &l : g.training->losses) {
+    TrainingTarget t;
+    const Shape &s = g.value(l.output).shape;
+    if (l.kind == LossKind::SoftmaxCrossEntropy || l.kind == LossKind::CrossEntropy) {
+      for (int n = 0; n < batch; ++n) t.labels.push_back(static_cast<int32_t>(rng() % static_cast<uint32_t>(s[0])));
+    } else {
+      t.values.shape = s;
+      t.values.shape.insert(t.values.shape.begin(), batch);
+      for (int64_t i = 0; i < numElements(t.values.shape); ++i) t.values.data.push_back((uni(rng) + 1.f) / 2.f);
+    }
+    targets.push_back(t);
+  }
+  for (const TrainingTarget &t : targets)
+    targetPtrs.push_back(t.labels.empty() ? static_cast<const void *>(t.values.data.data()) : t.labels.data());
+  ASSERT_EQ(inputs.size(), 1u);
+
+  void *m = c.create();
+  ASSERT_NE(m, nullptr);
+  float loss = 0;
+  int rc;
+  if (targetPtrs.size() == 1)
+    rc = reinterpret_cast<int (*)(void *, int, const float *, const void *, float *)>(c.computeGradients)(
+        m, batch, inputs[0].data.data(), targetPtrs[0], &loss);
+  else
+    rc = reinterpret_cast<int (*)(void *, int, const float *, const void *, const void *, float *)>(c.computeGradients)(
+        m, batch, inputs[0].data.data(), targetPtrs[0], targetPtrs[1], &loss);
+  ASSERT_EQ(rc, 0) << c.lastError(m);
+
+  double cost = 0;
+  ASSERT_TRUE(referenceCost(g, params, inputs, targets, cost, error)) << error;
+  EXPECT_NEAR(loss, cost, 1e-4 * std::max(1.0, std::fabs(cost)));
+  TensorMap fd;
+  ASSERT_TRUE(finiteDifferenceGradients(g, params, inputs, targets, 1e-3, fd, error)) << error;
+  const float *grads = c.gradients(m);
+  size_t offset = 0;
+  int checked = 0;
+  for (const Param &p : g.params) {
+    if (!p.trainable) continue;
+    const std::vector<float> &want = fd.at(p.name).data;
+    for (size_t i = 0; i < want.size(); ++i, ++offset) {
+      EXPECT_NEAR(grads[offset], want[i], atol + rtol * std::fabs(want[i])) << p.name << "[" << i << "]";
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0);
+  c.destroy(m);
+}
+
+const char *kHead = R"({"nncc": 1, "name": "gc", "init": {"seed": 3, "bias": "glorot_uniform"}, "max_batch": 5, )";
+
+TEST(GradientCheck, DenseActivationsMseWithRegularization) {
+  checkGradients(std::string(kHead) + R"("inputs": [{"name": "x", "shape": [4]}],
+    "layers": [{"type": "dense", "name": "a", "units": 5, "activation": "tanh"},
+               {"type": "dense", "name": "b", "units": 4, "activation": "sigmoid"},
+               {"type": "dense", "name": "c", "units": 3}, {"type": "leaky_relu", "name": "lr", "alpha": 0.1},
+               {"type": "dense", "name": "d", "units": 3}, {"type": "elu", "name": "e"}],
+    "outputs": ["e"],
+    "training": {"loss": {"type": "mse"}, "optimizer": {"type": "sgd"},
+                 "regularization": {"l2": 0.01, "l1": 0.003}}})", 3);
+}
+
+TEST(GradientCheck, SoftmaxCrossEntropyOnLogits) {
+  checkGradients(std::string(kHead) + R"("inputs": [{"name": "x", "shape": [6]}],
+    "layers": [{"type": "dense", "name": "h", "units": 7, "activation": "relu"},
+               {"type": "dense", "name": "logits", "units": 4}],
+    "outputs": ["logits"],
+    "training": {"loss": {"type": "softmax_cross_entropy"}, "optimizer": {"type": "adam"}}})", 5);
+}
+
+TEST(GradientCheck, CrossEntropyOnSoftmaxAndLogSoftmax) {
+  checkGradients(std::string(kHead) + R"("inputs": [{"name": "x", "shape": [5]}],
+    "layers": [{"type": "dense", "name": "h", "units": 6}, {"type": "log_softmax", "name": "ls"},
+               {"type": "dense", "name": "o", "units": 3}, {"type": "softmax", "name": "probs"}],
+    "outputs": ["probs"],
+    "training": {"loss": {"type": "cross_entropy"}, "optimizer": {"type": "sgd"}}})", 4);
+}
+
+TEST(GradientCheck, BinaryCrossEntropy) {
+  checkGradients(std::string(kHead) + R"("inputs": [{"name": "x", "shape": [3]}],
+    "layers": [{"type": "dense", "name": "h", "units": 4, "activation": "relu"},
+               {"type": "dense", "name": "p", "units": 2, "activation": "sigmoid"}],
+    "outputs": ["p"],
+    "training": {"loss": {"type": "binary_cross_entropy"}, "optimizer": {"type": "sgd"}}})", 4);
+}
+
+TEST(GradientCheck, ConvStrideDilationAsymmetricPadding) {
+  checkGradients(std::string(kHead) + R"("inputs": [{"name": "x", "shape": [2, 7, 6]}],
+    "layers": [{"type": "conv2d", "name": "c1", "filters": 3, "kernel": [3, 2], "stride": [2, 1],
+                "padding": [1, 0, 2, 1], "dilation": [1, 2], "activation": "tanh"},
+               {"type": "conv2d", "name": "c2", "filters": 4, "kernel": 2, "stride": 1, "padding": 0},
+               {"type": "flatten", "name": "f"}, {"type": "dense", "name": "o", "units": 3}],
+    "outputs": ["o"],
+    "training": {"loss": {"type": "softmax_cross_entropy"}, "optimizer": {"type": "sgd"},
+                 "regularization": {"l2": 0.02}}})", 2);
+}
+
+TEST(GradientCheck, GroupedConvAndPools) {
+  checkGradients(std::string(kHead) + R"("inputs": [{"name": "x", "shape": [4, 9, 9]}],
+    "layers": [{"type": "conv2d", "name": "g", "filters": 6, "kernel": 3, "padding": 1, "groups": 2,
+                "activation": "relu"},
+               {"type": "maxpool2d", "name": "mp", "size": 3, "stride": 2, "padding": 1, "ceil_mode": true},
+               {"type": "conv2d", "name": "dw", "filters": 6, "kernel": 2, "groups": 6},
+               {"type": "avgpool2d", "name": "ap", "size": 2, "stride": 1, "padding": 1, "count_include_pad": false},
+               {"type": "global_avgpool2d", "name": "gap"}, {"type": "dense", "name": "o", "units": 3}],
+    "outputs": ["o"],
+    "training": {"loss": {"type": "softmax_cross_entropy"}, "optimizer": {"type": "sgd"}}})", 3);
+}
+
+TEST(GradientCheck, ResidualAddConcatGlobalMaxAndTwoLosses) {
+  checkGradients(std::string(kHead) + R"("inputs": [{"name": "x", "shape": [2, 5, 5]}],
+    "layers": [{"type": "conv2d", "name": "a", "filters": 3, "kernel": 3, "padding": 1, "activation": "relu"},
+               {"type": "conv2d", "name": "b", "filters": 3, "kernel": 3, "padding": 1},
+               {"type": "add", "name": "s", "inputs": ["a", "b"]}, {"type": "relu", "name": "r"},
+               {"type": "conv2d", "name": "c", "filters": 2, "kernel": 1, "inputs": ["x"]},
+               {"type": "concat", "name": "cat", "inputs": ["r", "c"], "axis": 0},
+               {"type": "global_maxpool2d", "name": "gmp"},
+               {"type": "avgpool2d", "name": "ap", "size": 2, "inputs": ["cat"], "count_include_pad": true},
+               {"type": "flatten", "name": "fl"}, {"type": "dense", "name": "o2", "units": 2},
+               {"type": "dense", "name": "o1", "units": 4, "inputs": ["gmp"]}],
+    "outputs": ["o1", "o2"],
+    "training": {"loss": [{"type": "softmax_cross_entropy", "output": "o1"}, {"type": "mse", "output": "o2"}],
+                 "optimizer": {"type": "sgd"}}})", 2);
+}
+
+}  // namespace
+}  // namespace nncc
