@@ -3,100 +3,30 @@
 // library, NAME_compute_gradients + NAME_gradients) against central finite
 // differences of the reference interpreter's cost (compiler/reference/Loss.h),
 // and the reported loss against the reference cost.
-#include "compiler/emit/Emitter.h"
-#include "compiler/ir/ShapeInference.h"
-#include "compiler/passes/Pass.h"
 #include "compiler/reference/Loss.h"
 #include "compiler/weights/WeightBinding.h"
-#include "frontend/ModelParser.h"
-
-#include <gtest/gtest.h>
-
-#include <dlfcn.h>
-#include <unistd.h>
+#include "tests/unit/CompiledModel.h"
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <random>
 
 namespace nncc {
 namespace {
 
-// A compiled model loaded with dlopen.
-struct Compiled {
-  void *lib = nullptr;
-  void *(*create)() = nullptr;
-  void (*destroy)(void *) = nullptr;
-  float *(*gradients)(void *) = nullptr;
-  const char *(*lastError)(const void *) = nullptr;
-  void *computeGradients = nullptr;
-  ~Compiled() {
-    if (lib) dlclose(lib);
-  }
-};
-
-std::string tempDir() {
-  char tmpl[] = "/tmp/nncc-gradcheck-XXXXXX";
-  const char *d = mkdtemp(tmpl);
-  return d ? d : "/tmp";
-}
-
-bool compile(const Graph &g, const TensorMap &params, Compiled &c, std::string &error) {
-  EmitOptions eo;
-  std::string bytes;
-  if (!emitModel(g, params, eo, bytes, error)) return false;
-  std::string dir = tempDir(), obj = dir + "/m.o", so = dir + "/m.so";
-  std::ofstream(obj, std::ios::binary) << bytes;
-  std::string cmd = "cc -shared -o " + so + " " + obj + " -lpthread -ldl -lm";
-  if (std::system(cmd.c_str()) != 0) {
-    error = "linking failed: " + cmd;
-    return false;
-  }
-  c.lib = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
-  std::remove(obj.c_str());
-  std::remove(so.c_str());
-  rmdir(dir.c_str());
-  if (!c.lib) {
-    error = dlerror();
-    return false;
-  }
-  auto sym = [&](const std::string &s) { return dlsym(c.lib, (g.name + "_" + s).c_str()); };
-  c.create = reinterpret_cast<void *(*)()>(sym("create"));
-  c.destroy = reinterpret_cast<void (*)(void *)>(sym("destroy"));
-  c.gradients = reinterpret_cast<float *(*)(void *)>(sym("gradients"));
-  c.lastError = reinterpret_cast<const char *(*)(const void *)>(sym("last_error"));
-  c.computeGradients = sym("compute_gradients");
-  if (!c.create || !c.destroy || !c.gradients || !c.computeGradients) {
-    error = "missing entry points";
-    return false;
-  }
-  return true;
-}
-
-// Parses, infers shapes and runs the -O2 passes, as nncc does.
-Graph prepare(const std::string &json) {
-  Diagnostics diags;
-  std::optional<Graph> g = parseModelJson(json, "m.json", "", diags);
-  EXPECT_TRUE(g && !diags.hasErrors());
-  if (!g) return Graph();
-  EXPECT_TRUE(inferShapes(*g, diags));
-  PassOptions po;
-  EXPECT_TRUE(buildInferencePipeline(2).run(*g, diags, po));
-  for (const auto &d : diags.all()) ADD_FAILURE() << d.str();
-  return *g;
-}
+using testing_support::CompiledModel;
+using testing_support::compileModel;
+using testing_support::prepareModel;
 
 void checkGradients(const std::string &json, int batch, double rtol = 2e-2, double atol = 2e-3) {
-  Graph g = prepare(json);
+  Graph g = prepareModel(json);
   ASSERT_TRUE(g.training.has_value());
   Diagnostics diags;
   TensorMap params;
   ASSERT_TRUE(loadWeightsForGraph(g, "", false, params, diags));
-  Compiled c;
+  CompiledModel c;
   std::string error;
-  ASSERT_TRUE(compile(g, params, c, error)) << error;
+  ASSERT_TRUE(compileModel(g, params, c, error)) << error;
+  ASSERT_NE(c.computeGradients, nullptr);
 
   std::mt19937 rng(1234);
   std::uniform_real_distribution<float> uni(-1.f, 1.f);
