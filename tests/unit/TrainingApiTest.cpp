@@ -1,0 +1,164 @@
+// The training entry points beyond the update rules: determinism (the same
+// model and data give bit-identical weights after N steps on 1 and 2
+// threads, in separate instances), evaluate's loss and correct count against
+// the reference interpreter, compute_gradients + apply_gradients equal to
+// train_step, and argument checks (labels out of range, a null target).
+#include "compiler/reference/Interpreter.h"
+#include "compiler/reference/Loss.h"
+#include "compiler/weights/Safetensors.h"
+#include "compiler/weights/WeightBinding.h"
+#include "tests/unit/CompiledModel.h"
+
+#include <cmath>
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <random>
+
+namespace nncc {
+namespace {
+
+using testing_support::CompiledModel;
+using testing_support::compileModel;
+using testing_support::prepareModel;
+
+using StepFn = int (*)(void *, int, const float *, const void *, float *);
+using EvalFn = int (*)(void *, int, const float *, const void *, float *, int32_t *);
+
+const char *kModel = R"({"nncc": 1, "name": "cnn", "init": {"seed": 5}, "max_batch": 8,
+  "inputs": [{"name": "image", "shape": [1, 8, 8]}],
+  "layers": [{"type": "conv2d", "name": "c1", "filters": 4, "kernel": 3, "padding": 1, "activation": "relu"},
+             {"type": "maxpool2d", "name": "p1", "size": 2},
+             {"type": "conv2d", "name": "c2", "filters": 6, "kernel": 3, "activation": "relu"},
+             {"type": "flatten", "name": "f"}, {"type": "dense", "name": "logits", "units": 3}],
+  "outputs": ["logits"],
+  "training": {"loss": {"type": "softmax_cross_entropy"}, "optimizer": {"type": "adam", "learning_rate": 0.01},
+               "regularization": {"l2": 0.001}}})";
+
+struct Data {
+  std::vector<float> x;
+  std::vector<int32_t> labels;
+};
+
+Data makeData(int batch) {
+  std::mt19937 rng(99);
+  std::uniform_real_distribution<float> uni(-1.f, 1.f);
+  Data d;
+  for (int i = 0; i < batch * 64; ++i) d.x.push_back(uni(rng));
+  for (int n = 0; n < batch; ++n) d.labels.push_back(static_cast<int32_t>(rng() % 3));
+  return d;
+}
+
+class TrainingApi : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    graph_ = new Graph(prepareModel(kModel));
+    Diagnostics diags;
+    params_ = new TensorMap();
+    ASSERT_TRUE(loadWeightsForGraph(*graph_, "", false, *params_, diags));
+    model_ = new CompiledModel();
+    std::string error;
+    ASSERT_TRUE(compileModel(*graph_, *params_, *model_, error)) << error;
+  }
+  static void TearDownTestSuite() {
+    delete model_;
+    delete params_;
+    delete graph_;
+  }
+  std::string saved(void *m) {
+    std::string path = ::testing::TempDir() + "/api-" + std::to_string(::getpid()) + ".safetensors";
+    EXPECT_EQ(model_->saveWeights(m, path.c_str()), 0);
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::remove(path.c_str());
+    return bytes;
+  }
+  static Graph *graph_;
+  static TensorMap *params_;
+  static CompiledModel *model_;
+};
+Graph *TrainingApi::graph_;
+TensorMap *TrainingApi::params_;
+CompiledModel *TrainingApi::model_;
+
+TEST_F(TrainingApi, DeterministicAcrossThreadsAndInstances) {
+  Data d = makeData(8);
+  auto setThreads = reinterpret_cast<int (*)(void *, int)>(model_->sym("set_threads"));
+  std::vector<std::string> results;
+  for (int threads : {1, 2, 2}) {
+    void *m = model_->create();
+    ASSERT_EQ(setThreads(m, threads), 0);
+    for (int s = 0; s < 5; ++s) {
+      float loss;
+      ASSERT_EQ(reinterpret_cast<StepFn>(model_->trainStep)(m, 8, d.x.data(), d.labels.data(), &loss), 0);
+    }
+    results.push_back(saved(m));
+    model_->destroy(m);
+  }
+  EXPECT_EQ(results[0], results[1]);
+  EXPECT_EQ(results[1], results[2]);
+}
+
+TEST_F(TrainingApi, EvaluateMatchesTheReference) {
+  Data d = makeData(7);
+  void *m = model_->create();
+  float loss = 0;
+  int32_t correct = -1;
+  ASSERT_EQ(reinterpret_cast<EvalFn>(model_->evaluate)(m, 7, d.x.data(), d.labels.data(), &loss, &correct), 0);
+  TensorF32 in;
+  in.shape = {7, 1, 8, 8};
+  in.data = d.x;
+  std::vector<TrainingTarget> targets(1);
+  targets[0].labels = d.labels;
+  double cost;
+  std::string error;
+  ASSERT_TRUE(referenceCost(*graph_, *params_, {in}, targets, cost, error)) << error;
+  EXPECT_NEAR(loss, cost, 1e-5 * std::max(1.0, cost));
+  std::vector<TensorF32> outs;
+  ASSERT_TRUE(runReference(*graph_, *params_, {in}, outs, error)) << error;
+  int want = 0;
+  for (int n = 0; n < 7; ++n) {
+    const float *row = &outs[0].data[static_cast<size_t>(n) * 3];
+    int best = static_cast<int>(std::max_element(row, row + 3) - row);
+    want += best == d.labels[static_cast<size_t>(n)];
+  }
+  EXPECT_EQ(correct, want);
+  model_->destroy(m);
+}
+
+TEST_F(TrainingApi, ComputeThenApplyEqualsTrainStep) {
+  Data d = makeData(4);
+  void *a = model_->create(), *b = model_->create();
+  for (int s = 0; s < 3; ++s) {
+    float la, lb;
+    ASSERT_EQ(reinterpret_cast<StepFn>(model_->trainStep)(a, 4, d.x.data(), d.labels.data(), &la), 0);
+    ASSERT_EQ(reinterpret_cast<StepFn>(model_->computeGradients)(b, 4, d.x.data(), d.labels.data(), &lb), 0);
+    ASSERT_EQ(model_->applyGradients(b), 0);
+    EXPECT_EQ(la, lb);
+  }
+  EXPECT_EQ(saved(a), saved(b));
+  model_->destroy(a);
+  model_->destroy(b);
+}
+
+TEST_F(TrainingApi, BadArgumentsAreErrors) {
+  Data d = makeData(2);
+  void *m = model_->create();
+  float loss;
+  std::vector<int32_t> bad = {1, 3};
+  EXPECT_NE(reinterpret_cast<StepFn>(model_->trainStep)(m, 2, d.x.data(), bad.data(), &loss), 0);
+  EXPECT_STREQ(model_->lastError(m), "cnn_train_step: label 3 of sample 1 is outside 0..2");
+  EXPECT_NE(reinterpret_cast<StepFn>(model_->trainStep)(m, 2, d.x.data(), nullptr, &loss), 0);
+  EXPECT_STREQ(model_->lastError(m), "cnn_train_step: target 'logits_labels' is null");
+  EXPECT_NE(reinterpret_cast<StepFn>(model_->trainStep)(m, 9, d.x.data(), d.labels.data(), &loss), 0);
+  EXPECT_STREQ(model_->lastError(m), "cnn_train_step: batch 9 is outside 1..8");
+  auto setLr = reinterpret_cast<int (*)(void *, float)>(model_->sym("set_learning_rate"));
+  EXPECT_NE(setLr(m, -1.f), 0);
+  EXPECT_NE(setLr(m, NAN), 0);
+  EXPECT_EQ(setLr(m, 0.5f), 0);
+  EXPECT_EQ(reinterpret_cast<StepFn>(model_->trainStep)(nullptr, 2, d.x.data(), d.labels.data(), &loss), 1);
+  model_->destroy(m);
+}
+
+}  // namespace
+}  // namespace nncc
