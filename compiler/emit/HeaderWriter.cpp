@@ -1,6 +1,7 @@
 // Header generation.
 #include "compiler/emit/HeaderWriter.h"
 
+#include "compiler/passes/Autodiff.h"
 #include "compiler/passes/MemoryPlan.h"
 
 #include <cctype>
@@ -30,6 +31,13 @@ std::string writeHeader(const Graph &g, bool training) {
   h << "#define " << N << "_MAX_BATCH " << g.maxBatch << "\n";
   h << "#define " << N << "_ARENA_BYTES " << plan.arenaBytes() << "  /* intermediate tensors, per instance */\n";
   h << "#define " << N << "_WEIGHT_BYTES " << plan.weightBytes() << "  /* parameters and buffers, per instance */\n";
+  if (training && g.training) {
+    BackwardProgram bp;
+    Diagnostics ignored;
+    if (buildBackward(g, bp, ignored))
+      h << "#define " << N << "_TRAIN_ARENA_BYTES " << planTrainingMemory(g, bp).arenaFloats * 4
+        << "  /* a training step's activations and gradients, per instance */\n";
+  }
   for (int v : g.inputs) h << "#define " << N << "_" << upper(g.value(v).name) << "_SIZE " << numElements(g.value(v).shape) << "  /* floats per sample */\n";
   for (int v : g.outputs) h << "#define " << N << "_" << upper(g.value(v).name) << "_SIZE " << numElements(g.value(v).shape) << "  /* floats per sample */\n";
   h << "#define " << N << "_NUM_PARAMS " << g.numTrainable() << "  /* trainable floats */\n\n";
