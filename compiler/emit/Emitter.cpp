@@ -248,8 +248,9 @@ class GlueBuilder {
         f64(desc_.learningRate),
         llvm::ConstantInt::get(i64, desc_.trainArenaFloats),
         program(desc_.train, "nncc.train_steps"),
-        llvm::ConstantInt::get(i32, desc_.evalSteps),
+        program(desc_.evaluate, "nncc.evaluate_steps"),
         program(desc_.update, "nncc.update_steps"),
+        llvm::ConstantInt::get(i64, desc_.seed),
     };
     if (descTy->getNumElements() != f.size())
       throw EmitFailure("nncc_model_desc has " + std::to_string(descTy->getNumElements()) + " fields, expected " +
@@ -351,6 +352,7 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
       for (const TrainStep &s : bp.steps) ti.stepKeys.push_back(trainKernelKey(g, bp, s));
       for (const Param &p : g.params) ti.updateKeys.push_back(p.trainable ? updateKernelKey(g, numElements(p.shape)) : "");
       ti.numStates = optimizerStateCount(g);
+      for (const Op &op : g.ops) ti.trainForwardKeys.push_back(trainsDifferently(op) ? trainForwardKernelKey(g, op) : "");
     }
     ModelDescription desc = describeModel(g, planMemory(g), opKeys, training ? &ti : nullptr);
     // One kernel per distinct key, compiled without the Halide runtime and
@@ -359,9 +361,13 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
     Halide::Target kernelTarget = target.with_feature(Halide::Target::NoRuntime);
     for (size_t k = 0; k < desc.kernelKeys.size(); ++k) {
       const KernelSource &src = desc.kernelSources[k];
-      LoweredKernel lk = src.kind == KernelSource::Op      ? lowerOpKernel(g, g.ops[static_cast<size_t>(src.index)], lo)
-                         : src.kind == KernelSource::Train ? lowerTrainKernel(g, bp, bp.steps[static_cast<size_t>(src.index)], lo)
-                                                           : lowerUpdateKernel(g, src.numel, lo);
+      LoweredKernel lk;
+      switch (src.kind) {
+        case KernelSource::Op: lk = lowerOpKernel(g, g.ops[static_cast<size_t>(src.index)], lo); break;
+        case KernelSource::TrainForward: lk = lowerTrainForwardKernel(g, g.ops[static_cast<size_t>(src.index)], lo); break;
+        case KernelSource::Train: lk = lowerTrainKernel(g, bp, bp.steps[static_cast<size_t>(src.index)], lo); break;
+        case KernelSource::Update: lk = lowerUpdateKernel(g, src.numel, lo); break;
+      }
       modules.push_back(lk.pipeline.compile_to_module(lk.arguments, ModelDescription::kernelName(g.name, k), kernelTarget));
     }
     llvm::LLVMContext ctx;

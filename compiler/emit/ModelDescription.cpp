@@ -63,6 +63,7 @@ void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, Mod
   d.trainArenaFloats = plan.arenaFloats;
   d.numStates = t.numStates;
   d.learningRate = tc.optimizerArgs.at("learning_rate");
+  d.seed = g.seed;
   if (tc.optimizer == "adam") d.adamBeta1 = tc.optimizerArgs.at("beta1"), d.adamBeta2 = tc.optimizerArgs.at("beta2");
   d.schedule = scheduleCode(tc.schedule);
   if (tc.schedule == "step") d.scheduleArgs[0] = tc.scheduleArgs.at("step_size"), d.scheduleArgs[1] = tc.scheduleArgs.at("gamma");
@@ -92,24 +93,46 @@ void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, Mod
     ds.ref(RefDesc::Arena, 0, plan.gradOffset[static_cast<size_t>(b)], bp.grads[static_cast<size_t>(b)].shape, true);
   };
   auto scalars = [&](int slot) { ds.ref(RefDesc::Scalars, 0, int64_t(slot) * 16, Shape{1}, false); };
+  auto dropoutScalars = [&] {
+    for (int slot = 3; slot < 6; ++slot) ds.ref(RefDesc::Scalar, 0, int64_t(slot) * 16, Shape{}, false);
+  };
   auto flatParam = [&](int p) {
     ds.ref(RefDesc::Param, p, 0, Shape{numElements(g.params[static_cast<size_t>(p)].shape)}, false);
   };
 
-  // The forward ops, every value in the training arena.
+  // The forward ops, every value in the training arena: in inference mode
+  // for evaluate, in training mode (batchnorm, dropout) for train.
   for (size_t i = 0; i < g.ops.size(); ++i) {
     const Op &op = g.ops[i];
     size_t first = ds.mark();
     for (int in : op.inputs) valueRef(in);
     ds.params(op);
     valueRef(op.output);
-    ds.step(d.train, d.forward[i].kernel, first);
+    ds.step(d.evaluate, d.forward[i].kernel, first);
+    if (t.trainForwardKeys[i].empty()) {
+      d.train.push_back(d.evaluate.back());
+      continue;
+    }
+    int k = ds.kernel(t.trainForwardKeys[i], {KernelSource::TrainForward, static_cast<int>(i), 0});
+    first = ds.mark();
+    valueRef(op.inputs.at(0));
+    if (op.kind == OpKind::Dropout) {
+      dropoutScalars();
+      valueRef(op.output);
+    } else {  // batchnorm: the running statistics are updated in place
+      ds.params(op);
+      valueRef(op.output);
+      for (int p : op.params)
+        if (!g.params[static_cast<size_t>(p)].trainable)
+          ds.ref(RefDesc::Param, p, 0, g.params[static_cast<size_t>(p)].shape, false);
+    }
+    ds.step(d.train, k, first);
   }
-  // Losses and regularization first (evaluate's prefix), then the backward steps.
+  // Losses and regularization (in both), then the backward steps (train only).
   std::vector<size_t> order;
   for (size_t j = 0; j < bp.steps.size(); ++j)
     if (bp.steps[j].kind == TrainStepKind::Loss || bp.steps[j].kind == TrainStepKind::RegCost) order.push_back(j);
-  d.evalSteps = static_cast<int>(g.ops.size() + order.size());
+  size_t shared = order.size();
   for (size_t j = 0; j < bp.steps.size(); ++j)
     if (bp.steps[j].kind != TrainStepKind::Loss && bp.steps[j].kind != TrainStepKind::RegCost) order.push_back(j);
   for (size_t j : order) {
@@ -145,6 +168,7 @@ void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, Mod
         valueRef(op.output);
         gradRef(s.gradIns[0]);
         ds.params(op);
+        if (op.kind == OpKind::Dropout) dropoutScalars();
         if (s.kind == TrainStepKind::InputGrad) {
           gradRef(s.gradOut);
         } else {
@@ -155,6 +179,7 @@ void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, Mod
       }
     }
     ds.step(d.train, k, first);
+    if (d.evaluate.size() < g.ops.size() + shared) d.evaluate.push_back(d.train.back());
   }
   // The optimizer: one in-place update per trainable parameter.
   for (size_t p = 0; p < g.params.size(); ++p) {

@@ -35,9 +35,9 @@ struct StepDesc {
 // What a kernel computes, for the emitter to lower it: a forward op, a step
 // of the backward program, or the optimizer update of `numel` floats.
 struct KernelSource {
-  enum Kind { Op, Train, Update };
+  enum Kind { Op, Train, Update, TrainForward };
   Kind kind = Op;
-  int index = 0;      // Op: op index; Train: index into BackwardProgram::steps
+  int index = 0;      // Op, TrainForward: op index; Train: index into BackwardProgram::steps
   int64_t numel = 0;  // Update
 };
 
@@ -58,19 +58,20 @@ struct ModelDescription {
   // Training (hasTraining), see nncc_model.h.
   bool hasTraining = false;
   std::vector<TargetDesc> targets;
-  std::vector<StepDesc> train;          // forward, losses, regularization, backward
-  int evalSteps = 0;                    // the prefix of train that evaluate runs
+  std::vector<StepDesc> train;          // forward (training mode), losses, regularization, backward
+  std::vector<StepDesc> evaluate;       // forward (inference mode), losses, regularization
   std::vector<StepDesc> update;         // one optimizer kernel call per trainable parameter
   int64_t trainArenaFloats = 0;
   std::vector<int64_t> gradOffset;      // per parameter, -1 when not trainable
   int64_t numGradFloats = 0;
   int numStates = 0;
-  int numScalars = 3;                   // learning rate, Adam's two bias corrections, then costs and counts
+  int numScalars = 6;                   // learning rate, Adam's bias corrections, seed halves, step; then costs and counts
   std::vector<int> costSlots, correctSlots;
   double adamBeta1 = 0, adamBeta2 = 0;
   int schedule = 0;                     // NNCC_SCHEDULE_*
   double scheduleArgs[2] = {0, 0};
   double learningRate = 0;
+  uint64_t seed = 0;                    // the model's seed, the default of set_seed
 
   // The symbol of kernel k for model `name`: "<name>_k<k>".
   static std::string kernelName(const std::string &name, size_t k) { return name + "_k" + std::to_string(k); }
@@ -84,6 +85,7 @@ struct TrainingInput {
   const TrainingMemoryPlan *plan = nullptr;
   std::vector<std::string> stepKeys;
   std::vector<std::string> updateKeys;
+  std::vector<std::string> trainForwardKeys;  // per op: its training forward kernel's key, "" for none
   int numStates = 0;
 };
 

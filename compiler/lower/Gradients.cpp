@@ -236,6 +236,16 @@ Func lowerInputGradient(const GradArgs &a, int wrt) {
     case OpKind::GlobalAvgPool2D: return globalPoolInputGradient(a, false);
     case OpKind::GlobalMaxPool2D: return globalPoolInputGradient(a, true);
     case OpKind::Concat: return concatInputGradient(a, wrt);
+    case OpKind::BatchNorm: return batchNormInputGradient(a);
+    case OpKind::Dropout: {
+      if (!a.dropout) throw LoweringError(a.op.name + ": dropout's gradient needs its mask arguments");
+      Dims d = dimsOf(a.y.shape);
+      Func scale = dropoutScale(a.op, a.y.shape, *a.dropout, a.namer);
+      Func dx(a.name("dinput"));
+      dx(d.vars) = a.dy.f(d.exprs()) * scale(d.exprs());
+      schedulePointwise(dx, d, a.opts);
+      return dx;
+    }
     case OpKind::Relu:
     case OpKind::Sigmoid:
     case OpKind::Tanh:
@@ -253,6 +263,7 @@ Func lowerParamGradient(const GradArgs &a, const Param &p) {
   switch (a.op.kind) {
     case OpKind::Dense: return denseParamGradient(a, p);
     case OpKind::Conv2D: return conv2dParamGradient(a, p);
+    case OpKind::BatchNorm: return batchNormParamGradient(a, p);
     default: throw LoweringError(a.op.name + ": no parameter gradient for '" + opName(a.op.kind) + "'");
   }
 }

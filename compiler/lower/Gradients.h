@@ -20,6 +20,7 @@ struct GradArgs {
   std::map<ParamRole, Halide::ImageParam> params;
   Halide::Expr batch;          // the batch extent
   double l1 = 0.0, l2 = 0.0;   // regularization of the op's regularized weight
+  const struct DropoutScalars *dropout = nullptr;  // dropout: the mask's scalar arguments
 
   std::string name(const std::string &suffix) const { return namer.unique(op.name + "_" + suffix); }
   const Halide::ImageParam &param(ParamRole r) const;
@@ -41,6 +42,26 @@ Halide::Func lowerParamGradient(const GradArgs &a, const Param &p);
 // ConvGradients.cpp
 Halide::Func conv2dInputGradient(const GradArgs &a);
 Halide::Func conv2dParamGradient(const GradArgs &a, const Param &p);
+
+// BatchNormTraining.cpp: batchnorm in training mode, per channel (axis 0) over
+// every other axis and the batch. The forward gives y and the new running
+// statistics (momentum, the variance unbiased); the gradients recompute the
+// batch statistics from x.
+struct BatchNormTrainFuncs {
+  Halide::Func y, runningMean, runningVar;
+};
+BatchNormTrainFuncs batchNormTrainForward(const Op &op, const LValue &x, const std::map<ParamRole, Halide::ImageParam> &params,
+                                          Halide::Expr batch, Namer &namer, const LowerOptions &opts);
+Halide::Func batchNormInputGradient(const GradArgs &a);
+Halide::Func batchNormParamGradient(const GradArgs &a, const Param &p);
+
+// DropoutTraining.cpp: inverted dropout with the mask of
+// compiler/ir/DropoutMask.h; the scalars are the seed's halves and the step.
+struct DropoutScalars {
+  Halide::Param<uint32_t> seedLo{"seed_lo"}, seedHi{"seed_hi"}, step{"step"};
+};
+// The mask times 1/(1-rate) at each element of a value of `shape`.
+Halide::Func dropoutScale(const Op &op, const Shape &shape, const DropoutScalars &s, Namer &namer);
 
 // The regularization gradient term of a weight value w.
 Halide::Expr regularizationGradient(const GradArgs &a, const Param &p, Halide::Expr w);

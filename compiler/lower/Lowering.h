@@ -74,6 +74,12 @@ LoweredKernel lowerTrainKernel(const Graph &g, const BackwardProgram &bp, const 
                                const LowerOptions &opts = LowerOptions());
 std::string trainKernelKey(const Graph &g, const BackwardProgram &bp, const TrainStep &s);
 LoweredKernel lowerUpdateKernel(const Graph &g, int64_t numel, const LowerOptions &opts = LowerOptions());
+// The training forward kernel of an op that trainsDifferently:
+//   batchnorm: [x, weight, bias, running_mean, running_var] -> [y, running_mean, running_var] (in place)
+//   dropout:   [x, seed_lo, seed_hi, step] -> [y]
+// (the dropout gradient takes the same three scalars after its usual arguments).
+LoweredKernel lowerTrainForwardKernel(const Graph &g, const Op &op, const LowerOptions &opts = LowerOptions());
+std::string trainForwardKernelKey(const Graph &g, const Op &op);
 std::string updateKernelKey(const Graph &g, int64_t numel);
 // Optimizer state tensors per trainable parameter for `g`'s optimizer.
 int optimizerStateCount(const Graph &g);

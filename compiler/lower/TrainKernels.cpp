@@ -135,6 +135,13 @@ LoweredKernel lowerTrainKernel(const Graph &g, const BackwardProgram &bp, const 
         k.arguments.emplace_back(ip);
         a.params.emplace(g.params[static_cast<size_t>(p)].role, ip);
       }
+      lower::DropoutScalars dropout;
+      if (op.kind == OpKind::Dropout) {
+        k.arguments.emplace_back(dropout.seedLo);
+        k.arguments.emplace_back(dropout.seedHi);
+        k.arguments.emplace_back(dropout.step);
+        a.dropout = &dropout;
+      }
       Halide::Func out;
       if (s.kind == TrainStepKind::ParamGrad) {
         const Param &p = g.params[static_cast<size_t>(s.param)];
@@ -201,6 +208,46 @@ LoweredKernel lowerUpdateKernel(const Graph &g, int64_t numel, const LowerOption
   k.pipeline = Halide::Pipeline(upd);
   return k;
 }
+
+LoweredKernel lowerTrainForwardKernel(const Graph &g, const Op &op, const LowerOptions &opts) {
+  Namer namer;
+  LoweredKernel k;
+  const Shape &shape = g.value(op.output).shape;
+  Halide::ImageParam xp;
+  LValue x = bindValue("in0", g.value(op.inputs.at(0)).shape, Halide::Float(32), namer, k.arguments, &xp);
+  if (op.kind == OpKind::Dropout) {
+    lower::DropoutScalars s;
+    k.arguments.emplace_back(s.seedLo);
+    k.arguments.emplace_back(s.seedHi);
+    k.arguments.emplace_back(s.step);
+    lower::Dims d = lower::dimsOf(shape);
+    Halide::Func scale = lower::dropoutScale(op, shape, s, namer);
+    Halide::Func y(namer.unique(op.name));
+    y(d.vars) = x.f(d.exprs()) * scale(d.exprs());
+    lower::schedulePointwise(y, d, opts);
+    constrainOutput(y, shape, true);
+    k.pipeline = Halide::Pipeline(y);
+    return k;
+  }
+  if (op.kind != OpKind::BatchNorm) throw LoweringError(op.name + ": no training forward for '" + opName(op.kind) + "'");
+  std::map<ParamRole, Halide::ImageParam> params;
+  for (int p : op.params) {
+    Halide::ImageParam ip = lower::bindParam(g.params[static_cast<size_t>(p)], namer);
+    k.arguments.emplace_back(ip);
+    params.emplace(g.params[static_cast<size_t>(p)].role, ip);
+  }
+  lower::BatchNormTrainFuncs f =
+      lower::batchNormTrainForward(op, x, params, xp.dim(xp.dimensions() - 1).extent(), namer, opts);
+  Shape channels{shape.at(0)};
+  Halide::Func y = pureOutput(f.y, shape, true, namer, opts);
+  constrainOutput(y, shape, true);
+  constrainOutput(f.runningMean, channels, false);
+  constrainOutput(f.runningVar, channels, false);
+  k.pipeline = Halide::Pipeline({y, f.runningMean, f.runningVar});
+  return k;
+}
+
+std::string trainForwardKernelKey(const Graph &g, const Op &op) { return "train-forward " + kernelKey(g, op); }
 
 std::string updateKernelKey(const Graph &g, int64_t numel) {
   std::ostringstream os;

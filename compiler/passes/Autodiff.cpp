@@ -21,7 +21,7 @@ InputRule inputRule(const Op &op) {
     case OpKind::Reshape:
       return InputRule::Alias;
     case OpKind::Dropout:
-      return op.floatAttr("rate") == 0.0 ? InputRule::Alias : InputRule::None;
+      return op.floatAttr("rate") == 0.0 ? InputRule::Alias : InputRule::Kernel;
     case OpKind::Dense:
     case OpKind::Conv2D:
     case OpKind::MaxPool2D:
@@ -36,25 +36,30 @@ InputRule inputRule(const Op &op) {
     case OpKind::Softmax:
     case OpKind::LogSoftmax:
     case OpKind::Concat:
+    case OpKind::BatchNorm:
       return InputRule::Kernel;
     default:
       return InputRule::None;
   }
 }
 
-bool hasParamRule(const Op &op) { return op.kind == OpKind::Dense || op.kind == OpKind::Conv2D; }
+bool hasParamRule(const Op &op) {
+  return op.kind == OpKind::Dense || op.kind == OpKind::Conv2D || op.kind == OpKind::BatchNorm;
+}
 
 std::string why(const Op &op) {
   switch (op.kind) {
     case OpKind::Step: return "'step' has no gradient; use sigmoid or another activation to train";
-    case OpKind::Dropout: return "training through dropout with rate > 0 is not supported yet";
-    case OpKind::BatchNorm: return "training through batchnorm is not supported yet";
     case OpKind::Conv2DTranspose: return "training through conv2d_transpose is not supported yet";
     default: return std::string("training through '") + opName(op.kind) + "' is not supported";
   }
 }
 
 }  // namespace
+
+bool trainsDifferently(const Op &op) {
+  return op.kind == OpKind::BatchNorm || (op.kind == OpKind::Dropout && op.floatAttr("rate") > 0.0);
+}
 
 bool buildBackward(const Graph &g, BackwardProgram &bp, Diagnostics &diags) {
   bp = BackwardProgram();

@@ -51,10 +51,15 @@ struct BackwardProgram {
   std::vector<TrainStep> steps;
 };
 
+// Whether an op computes differently in training (batchnorm with the
+// batch's statistics, dropout with its mask): the training forward pass then
+// runs a kernel of its own for it.
+bool trainsDifferently(const Op &op);
+
 // Builds the backward program of `g` (shapes inferred, training present).
 // Reports an error at the op's location for an op on a trainable path that
-// has no gradient rule (step; batchnorm and dropout in training mode and
-// conv2d_transpose are not supported yet). Returns false on errors.
+// has no gradient rule (step; conv2d_transpose is not supported yet).
+// Returns false on errors.
 bool buildBackward(const Graph &g, BackwardProgram &out, Diagnostics &diags);
 
 // A text form (--emit=backward): one line per step.

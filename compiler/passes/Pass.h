@@ -41,8 +41,9 @@ class PassManager {
 
 // The inference pipeline for an optimization level: -O0 runs nothing, -O1
 // the clean-ups (dropout removal, dead-value elimination), -O2 (the
-// default) also the fusions.
-PassManager buildInferencePipeline(int optLevel);
+// default) also the fusions. With `training` (the training entry points are
+// emitted too), dropout stays: it acts in training.
+PassManager buildInferencePipeline(int optLevel, bool training = false);
 
 // The passes, one per file.
 std::unique_ptr<Pass> createRemoveDropoutPass();

@@ -38,10 +38,10 @@ bool PassManager::run(Graph &g, Diagnostics &diags, const PassOptions &opts) con
   return ok;
 }
 
-PassManager buildInferencePipeline(int optLevel) {
+PassManager buildInferencePipeline(int optLevel, bool training) {
   PassManager pm;
   if (optLevel >= 1) {
-    pm.add(createRemoveDropoutPass());
+    if (!training) pm.add(createRemoveDropoutPass());
     pm.add(createDeadValueEliminationPass());
   }
   if (optLevel >= 2) pm.add(createFuseActivationPass());

@@ -89,7 +89,7 @@ bool checkParams(const Graph &g, const TensorMap &params, std::string &error) {
 }  // namespace
 
 bool runReference(const Graph &g, const TensorMap &params, const std::vector<TensorF32> &inputs,
-                  std::vector<TensorF32> &outputs, std::string &error) {
+                  std::vector<TensorF32> &outputs, std::string &error, const TrainingMode *training) {
   using namespace reference;
   outputs.clear();
   int64_t batch = 0;
@@ -107,7 +107,7 @@ bool runReference(const Graph &g, const TensorMap &params, const std::vector<Ten
     TensorF32 &out = values[static_cast<size_t>(op.output)];
     out.shape = batched(batch, g.value(op.output).shape);
     out.data.assign(static_cast<size_t>(numElements(out.shape)), 0.0f);
-    KernelArgs args{op, batch, {}, {}, out};
+    KernelArgs args{op, batch, {}, {}, out, training};
     for (int in : op.inputs) args.inputs.push_back(&values[static_cast<size_t>(in)]);
     for (int p : op.params) {
       const Param &param = g.params[static_cast<size_t>(p)];

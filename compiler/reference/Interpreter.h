@@ -19,7 +19,15 @@ namespace nncc {
 // inconsistency (input count or shapes, a missing or misshapen parameter, a
 // graph whose shapes were not inferred) returns false with a one-line
 // `error`; nothing is thrown for bad arguments.
+// Training mode (`training` non-null): batchnorm normalizes with the batch's
+// statistics (biased variance) and dropout drops with the mask of
+// compiler/ir/DropoutMask.h for this seed and step; running statistics are
+// not updated.
+struct TrainingMode {
+  uint64_t seed = 0;
+  uint32_t step = 0;
+};
 bool runReference(const Graph &g, const TensorMap &params, const std::vector<TensorF32> &inputs,
-                  std::vector<TensorF32> &outputs, std::string &error);
+                  std::vector<TensorF32> &outputs, std::string &error, const TrainingMode *training = nullptr);
 
 }  // namespace nncc

@@ -32,7 +32,7 @@ std::vector<Kernel> buildTable() {
       {K::Elu, runActivation},
       {K::Softmax, runActivation},
       {K::LogSoftmax, runActivation},
-      {K::Dropout, runCopy},
+      {K::Dropout, runDropout},
       {K::Flatten, runCopy},
       {K::Reshape, runCopy},
       {K::Add, runAdd},

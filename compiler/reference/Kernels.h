@@ -3,6 +3,7 @@
 // per family) and the one table that maps an OpKind to its kernel.
 #pragma once
 #include "compiler/ir/Graph.h"
+#include "compiler/reference/Interpreter.h"
 #include "compiler/weights/Tensor.h"
 
 #include <map>
@@ -18,6 +19,7 @@ struct KernelArgs {
   std::vector<const TensorF32 *> inputs;      // each [N, ...per-sample]
   std::map<ParamRole, const TensorF32 *> params;  // the op's parameters by role
   TensorF32 &out;                             // [N, ...per-sample], zero-filled
+  const TrainingMode *training = nullptr;     // null: inference mode
 
   // The parameter with this role, or null (a bias with use_bias false).
   const TensorF32 *param(ParamRole role) const {
@@ -50,7 +52,8 @@ bool runPreprocess(const KernelArgs &a, std::string &error);
 // Activation.cpp: relu, sigmoid, tanh, step, leaky_relu, elu, softmax, log_softmax.
 bool runActivation(const KernelArgs &a, std::string &error);
 // Structural.cpp
-bool runCopy(const KernelArgs &a, std::string &error);  // flatten, reshape, dropout (inference)
+bool runCopy(const KernelArgs &a, std::string &error);  // flatten, reshape
+bool runDropout(const KernelArgs &a, std::string &error);  // the identity, or the mask in training
 bool runAdd(const KernelArgs &a, std::string &error);
 bool runConcat(const KernelArgs &a, std::string &error);
 

@@ -5,8 +5,6 @@
 // regularized weights.
 #include "compiler/reference/Loss.h"
 
-#include "compiler/reference/Interpreter.h"
-
 #include <algorithm>
 #include <cmath>
 
@@ -55,7 +53,8 @@ double lossOf(LossKind kind, const TensorF32 &y, const TrainingTarget &t, std::s
 }  // namespace
 
 bool referenceCost(const Graph &g, const TensorMap &params, const std::vector<TensorF32> &inputs,
-                   const std::vector<TrainingTarget> &targets, double &cost, std::string &error) {
+                   const std::vector<TrainingTarget> &targets, double &cost, std::string &error,
+                   const TrainingMode *mode) {
   if (!g.training) {
     error = "the model has no training section";
     return false;
@@ -70,7 +69,7 @@ bool referenceCost(const Graph &g, const TensorMap &params, const std::vector<Te
   h.outputs.clear();
   for (const Loss &l : tc.losses) h.outputs.push_back(l.output);
   std::vector<TensorF32> outs;
-  if (!runReference(h, params, inputs, outs, error)) return false;
+  if (!runReference(h, params, inputs, outs, error, mode)) return false;
   cost = 0;
   for (size_t k = 0; k < tc.losses.size(); ++k) {
     cost += lossOf(tc.losses[k].kind, outs[k], targets[k], error);
@@ -85,7 +84,7 @@ bool referenceCost(const Graph &g, const TensorMap &params, const std::vector<Te
 
 bool finiteDifferenceGradients(const Graph &g, const TensorMap &params, const std::vector<TensorF32> &inputs,
                                const std::vector<TrainingTarget> &targets, double h, TensorMap &grads,
-                               std::string &error) {
+                               std::string &error, const TrainingMode *mode) {
   TensorMap work = params;
   for (const Param &p : g.params) {
     if (!p.trainable) continue;
@@ -98,9 +97,9 @@ bool finiteDifferenceGradients(const Graph &g, const TensorMap &params, const st
       float up = static_cast<float>(original + step), down = static_cast<float>(original - step);
       double cUp = 0, cDown = 0;
       w[i] = up;
-      if (!referenceCost(g, work, inputs, targets, cUp, error)) return false;
+      if (!referenceCost(g, work, inputs, targets, cUp, error, mode)) return false;
       w[i] = down;
-      if (!referenceCost(g, work, inputs, targets, cDown, error)) return false;
+      if (!referenceCost(g, work, inputs, targets, cDown, error, mode)) return false;
       w[i] = original;
       grad.data.push_back(static_cast<float>((cUp - cDown) / (double(up) - double(down))));
     }

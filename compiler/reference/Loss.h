@@ -5,6 +5,7 @@
 // gradients (tests/unit/GradientCheckTest.cpp).
 #pragma once
 #include "compiler/ir/Graph.h"
+#include "compiler/reference/Interpreter.h"
 #include "compiler/weights/Tensor.h"
 
 #include <string>
@@ -19,15 +20,17 @@ struct TrainingTarget {
   TensorF32 values;
 };
 
-// The whole cost (data losses plus regularization) of `g` on a batch; false
-// with `error` on bad arguments.
+// The whole cost (data losses plus regularization) of `g` on a batch, in
+// inference mode or, with `mode`, in training mode (batch statistics,
+// dropout); false with `error` on bad arguments.
 bool referenceCost(const Graph &g, const TensorMap &params, const std::vector<TensorF32> &inputs,
-                   const std::vector<TrainingTarget> &targets, double &cost, std::string &error);
+                   const std::vector<TrainingTarget> &targets, double &cost, std::string &error,
+                   const TrainingMode *mode = nullptr);
 
 // d(cost)/d(parameter) of every trainable parameter by central differences
 // with step h (relative to max(1, |w|)), in g.params order.
 bool finiteDifferenceGradients(const Graph &g, const TensorMap &params, const std::vector<TensorF32> &inputs,
                                const std::vector<TrainingTarget> &targets, double h, TensorMap &grads,
-                               std::string &error);
+                               std::string &error, const TrainingMode *mode = nullptr);
 
 }  // namespace nncc

@@ -33,14 +33,30 @@ bool runBatchNorm(const KernelArgs &a, std::string &error) {
     }
   }
   const auto &weight = a.param(ParamRole::BNWeight)->data, &bias = a.param(ParamRole::BNBias)->data;
-  const auto &mean = a.param(ParamRole::RunningMean)->data, &var = a.param(ParamRole::RunningVar)->data;
+  std::vector<double> mean(a.param(ParamRole::RunningMean)->data.begin(), a.param(ParamRole::RunningMean)->data.end());
+  std::vector<double> var(a.param(ParamRole::RunningVar)->data.begin(), a.param(ParamRole::RunningVar)->data.end());
+  if (a.training) {  // the batch's statistics, the variance biased
+    double count = double(s.outer) * double(s.inner);
+    for (int64_t c = 0; c < s.len; ++c) {
+      double sum = 0, sq = 0;
+      for (int64_t o = 0; o < s.outer; ++o)
+        for (int64_t k = 0; k < s.inner; ++k) sum += a.in().data[s.at(o, c, k)];
+      mean[c] = sum / count;
+      for (int64_t o = 0; o < s.outer; ++o)
+        for (int64_t k = 0; k < s.inner; ++k) {
+          double d = a.in().data[s.at(o, c, k)] - mean[c];
+          sq += d * d;
+        }
+      var[c] = sq / count;
+    }
+  }
   double eps = a.op.floatAttr("epsilon");
   for (int64_t o = 0; o < s.outer; ++o)
     for (int64_t c = 0; c < s.len; ++c) {
-      double scale = double(weight[c]) / std::sqrt(double(var[c]) + eps);
+      double scale = double(weight[c]) / std::sqrt(var[c] + eps);
       for (int64_t k = 0; k < s.inner; ++k) {
         double x = a.in().data[s.at(o, c, k)];
-        a.out.data[s.at(o, c, k)] = static_cast<float>((x - double(mean[c])) * scale + double(bias[c]));
+        a.out.data[s.at(o, c, k)] = static_cast<float>((x - mean[c]) * scale + double(bias[c]));
       }
     }
   return true;

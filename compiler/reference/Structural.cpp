@@ -1,6 +1,7 @@
 // Reference kernels of the structural family: flatten, reshape and dropout
 // (inference: the identity) copy the row-major elements; add sums 2+ inputs
 // element-wise; concat joins inputs along an axis of the per-sample shape.
+#include "compiler/ir/DropoutMask.h"
 #include "compiler/reference/Indexing.h"
 #include "compiler/reference/Kernels.h"
 
@@ -13,6 +14,18 @@ bool runCopy(const KernelArgs &a, std::string &error) {
     return false;
   }
   a.out.data = a.in().data;
+  return true;
+}
+
+bool runDropout(const KernelArgs &a, std::string &error) {
+  if (!runCopy(a, error)) return false;
+  if (!a.training) return true;
+  double rate = a.op.floatAttr("rate"), scale = 1.0 / (1.0 - rate);
+  uint32_t salt = dropoutSalt(a.op.name);
+  for (size_t i = 0; i < a.out.data.size(); ++i)
+    a.out.data[i] = dropoutKeeps(a.training->seed, a.training->step, salt, static_cast<uint32_t>(i), rate)
+                        ? static_cast<float>(double(a.out.data[i]) * scale)
+                        : 0.0f;
   return true;
 }
 

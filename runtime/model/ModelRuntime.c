@@ -159,7 +159,7 @@ static int valid_desc(const nncc_model_desc *d) {
     if (d->num_targets < 0 || (d->num_targets && (!d->targets || !d->target_classes)) || d->num_grad_floats < 0 ||
         (d->num_params && !d->grad_offset) || d->num_states < 0 || d->num_scalars < 3 || d->num_costs < 0 ||
         d->num_corrects < 0 || (d->num_costs && !d->cost_slots) || (d->num_corrects && !d->correct_slots) ||
-        d->eval_steps < 0 || d->eval_steps > d->train.num_steps || !valid_program(d, &d->train) ||
+        d->num_scalars < 6 || !valid_program(d, &d->evaluate) || !valid_program(d, &d->train) ||
         !valid_program(d, &d->update))
       return 0;
     for (i = 0; i < d->num_costs; ++i)
@@ -269,6 +269,7 @@ nncc_instance *nncc_rt_create(const nncc_model_desc *d) {
       m->ref_bufs[i].type.code = halide_type_int;
   }
   m->learning_rate = d->learning_rate;
+  m->seed = d->seed;
   cpus = sysconf(_SC_NPROCESSORS_ONLN);
   m->threads = cpus < 1 ? 1 : (cpus > NNCC_MAX_THREADS ? NNCC_MAX_THREADS : (int)cpus);
   m->user_context = m;

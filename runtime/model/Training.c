@@ -62,13 +62,20 @@ static float total_cost(const nncc_instance *m) {
   return (float)c;
 }
 
-/* Runs the first `steps` steps of the train program. */
-static int run_train(nncc_instance *m, const char *what, int32_t steps, int batch, const float *const *inputs,
+static void set_bits(nncc_instance *m, int32_t k, uint32_t bits) {
+  memcpy(&m->scalars[(size_t)k * NNCC_SCALAR_STRIDE], &bits, sizeof bits);
+}
+
+/* Runs the train or evaluate program, with dropout's seed and step set. */
+static int run_train(nncc_instance *m, const char *what, const nncc_program *p, int batch, const float *const *inputs,
                      const void *const *targets) {
   int r;
   if ((r = check_training(m, what)) != NNCC_OK || (r = check_batch_args(m, what, batch, inputs, targets)) != NNCC_OK)
     return r;
-  r = nncc_run_program(m, &m->d->train, steps, batch, inputs, NULL, targets);
+  set_bits(m, NNCC_SLOT_SEED_LO, (uint32_t)m->seed);
+  set_bits(m, NNCC_SLOT_SEED_HI, (uint32_t)(m->seed >> 32));
+  set_bits(m, NNCC_SLOT_STEP, (uint32_t)m->step);
+  r = nncc_run_program(m, p, p->num_steps, batch, inputs, NULL, targets);
   return r ? nncc_pipeline_error(m, what, r) : NNCC_OK;
 }
 
@@ -78,7 +85,7 @@ int nncc_rt_compute_gradients(nncc_instance *m, int batch, const float *const *i
   if (!m)
     return NNCC_ERR_ARGUMENT;
   nncc_clear_error(m);
-  if ((r = run_train(m, "compute_gradients", m->d->train.num_steps, batch, inputs, targets)) != NNCC_OK)
+  if ((r = run_train(m, "compute_gradients", &m->d->train, batch, inputs, targets)) != NNCC_OK)
     return r;
   if (loss)
     *loss = total_cost(m);
@@ -93,7 +100,7 @@ int nncc_rt_evaluate(nncc_instance *m, int batch, const float *const *inputs, co
   if (!m)
     return NNCC_ERR_ARGUMENT;
   nncc_clear_error(m);
-  if ((r = run_train(m, "evaluate", m->d->eval_steps, batch, inputs, targets)) != NNCC_OK)
+  if ((r = run_train(m, "evaluate", &m->d->evaluate, batch, inputs, targets)) != NNCC_OK)
     return r;
   for (i = 0; i < m->d->num_corrects; ++i)
     c += slot(m, m->d->correct_slots[i]);
@@ -147,7 +154,7 @@ int nncc_rt_train_step(nncc_instance *m, int batch, const float *const *inputs, 
   if (!m)
     return NNCC_ERR_ARGUMENT;
   nncc_clear_error(m);
-  if ((r = run_train(m, "train_step", m->d->train.num_steps, batch, inputs, targets)) != NNCC_OK)
+  if ((r = run_train(m, "train_step", &m->d->train, batch, inputs, targets)) != NNCC_OK)
     return r;
   cost = total_cost(m);
   if ((r = nncc_rt_apply_gradients(m)) != NNCC_OK)

@@ -93,7 +93,8 @@ typedef struct nncc_model_desc {
   nncc_program forward;             /* inference: one step per op, then output copies */
   /* Training (all zero when the model has no training section). The scalar
    * area holds slots 16 floats apart: 0 the learning rate, 1 and 2 Adam's
-   * bias corrections, then the costs and correct counts the kernels write. */
+   * bias corrections, 3 to 5 dropout's seed and step, then the costs and
+   * correct counts the kernels write. */
   int32_t has_training;
   int32_t num_targets;
   const nncc_tensor_desc *targets;  /* per-sample shapes, [1] for class labels */
@@ -111,13 +112,22 @@ typedef struct nncc_model_desc {
   double schedule_args[2];          /* step: step_size, gamma; exponential: gamma; cosine: total_steps, min_lr */
   double learning_rate;             /* the initial (base) learning rate */
   int64_t train_arena_floats;       /* the arena of a training step */
-  nncc_program train;               /* forward, losses, regularization, backward: compute_gradients */
-  int32_t eval_steps;               /* the prefix of train that evaluate runs (forward, losses, regularization) */
+  nncc_program train;               /* forward (training mode), losses, regularization, backward: compute_gradients */
+  nncc_program evaluate;            /* forward (inference mode), losses, regularization */
   nncc_program update;              /* the optimizer step: apply_gradients */
+  uint64_t seed;                    /* the default seed of dropout's masks (the model's seed) */
 } nncc_model_desc;
 
 enum { NNCC_SCHEDULE_CONSTANT = 0, NNCC_SCHEDULE_STEP = 1, NNCC_SCHEDULE_EXPONENTIAL = 2, NNCC_SCHEDULE_COSINE = 3 };
-enum { NNCC_SCALAR_STRIDE = 16, NNCC_SLOT_LR = 0, NNCC_SLOT_BC1 = 1, NNCC_SLOT_BC2 = 2 };
+enum {
+  NNCC_SCALAR_STRIDE = 16,
+  NNCC_SLOT_LR = 0,      /* float */
+  NNCC_SLOT_BC1 = 1,     /* float */
+  NNCC_SLOT_BC2 = 2,     /* float */
+  NNCC_SLOT_SEED_LO = 3, /* uint32 bits */
+  NNCC_SLOT_SEED_HI = 4, /* uint32 bits */
+  NNCC_SLOT_STEP = 5     /* uint32 bits */
+};
 
 /* The generic entry points; NAME_x(m, ...) calls nncc_rt_x(&NAME_desc, m, ...).
  * Every function checks its arguments and returns non-zero with a message in

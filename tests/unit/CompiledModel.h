@@ -88,7 +88,7 @@ inline Graph prepareModel(const std::string &json) {
   if (!g) return Graph();
   EXPECT_TRUE(inferShapes(*g, diags));
   PassOptions po;
-  EXPECT_TRUE(buildInferencePipeline(2).run(*g, diags, po));
+  EXPECT_TRUE(buildInferencePipeline(2, g->training.has_value()).run(*g, diags, po));
   for (const auto &d : diags.all()) ADD_FAILURE() << d.str();
   return *g;
 }

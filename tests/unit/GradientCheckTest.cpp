@@ -3,7 +3,9 @@
 // library, NAME_compute_gradients + NAME_gradients) against central finite
 // differences of the reference interpreter's cost (compiler/reference/Loss.h),
 // and the reported loss against the reference cost.
+#include "compiler/ir/DropoutMask.h"
 #include "compiler/reference/Loss.h"
+#include "compiler/weights/Safetensors.h"
 #include "compiler/weights/WeightBinding.h"
 #include "tests/unit/CompiledModel.h"
 
@@ -68,11 +70,14 @@ void checkGradients(const std::string &json, int batch, double rtol = 2e-2, doub
         m, batch, inputs[0].data.data(), targetPtrs[0], targetPtrs[1], &loss);
   ASSERT_EQ(rc, 0) << c.lastError(m);
 
+  // compute_gradients at step 0 with the model's seed: training mode
+  // (batch statistics, dropout's mask) in the reference too.
+  TrainingMode mode{g.seed, 0};
   double cost = 0;
-  ASSERT_TRUE(referenceCost(g, params, inputs, targets, cost, error)) << error;
+  ASSERT_TRUE(referenceCost(g, params, inputs, targets, cost, error, &mode)) << error;
   EXPECT_NEAR(loss, cost, 1e-4 * std::max(1.0, std::fabs(cost)));
   TensorMap fd;
-  ASSERT_TRUE(finiteDifferenceGradients(g, params, inputs, targets, 1e-3, fd, error)) << error;
+  ASSERT_TRUE(finiteDifferenceGradients(g, params, inputs, targets, 1e-3, fd, error, &mode)) << error;
   const float *grads = c.gradients(m);
   size_t offset = 0;
   int checked = 0;
@@ -162,6 +167,81 @@ TEST(GradientCheck, ResidualAddConcatGlobalMaxAndTwoLosses) {
     "outputs": ["o1", "o2"],
     "training": {"loss": [{"type": "softmax_cross_entropy", "output": "o1"}, {"type": "mse", "output": "o2"}],
                  "optimizer": {"type": "sgd"}}})", 2);
+}
+
+TEST(GradientCheck, BatchNormTrainingAndDropout) {
+  checkGradients(std::string(kHead) + R"("inputs": [{"name": "x", "shape": [2, 5, 5]}],
+    "layers": [{"type": "conv2d", "name": "c", "filters": 3, "kernel": 3, "padding": 1},
+               {"type": "batchnorm", "name": "bn", "momentum": 0.2},
+               {"type": "tanh", "name": "t"}, {"type": "dropout", "name": "drop", "rate": 0.3},
+               {"type": "flatten", "name": "f"}, {"type": "dense", "name": "d", "units": 6},
+               {"type": "batchnorm", "name": "bn1"}, {"type": "sigmoid", "name": "s"},
+               {"type": "dense", "name": "o", "units": 3}],
+    "outputs": ["o"],
+    "training": {"loss": {"type": "softmax_cross_entropy"}, "optimizer": {"type": "sgd"}}})", 4);
+}
+
+// One training step updates batchnorm's running statistics as PyTorch:
+// running = (1 - momentum) * running + momentum * batch statistic, the
+// variance unbiased; here on the input itself, so the statistics are the
+// input's, computed in this test.
+TEST(GradientCheck, BatchNormRunningStatistics) {
+  Graph g = prepareModel(std::string(kHead) + R"("inputs": [{"name": "x", "shape": [2, 3, 3]}],
+    "layers": [{"type": "batchnorm", "name": "bn", "momentum": 0.25}, {"type": "flatten", "name": "f"},
+               {"type": "dense", "name": "o", "units": 2}],
+    "outputs": ["o"], "training": {"loss": {"type": "mse"}, "optimizer": {"type": "sgd"}}})");
+  Diagnostics diags;
+  TensorMap params;
+  ASSERT_TRUE(loadWeightsForGraph(g, "", false, params, diags));
+  CompiledModel c;
+  std::string error;
+  ASSERT_TRUE(compileModel(g, params, c, error)) << error;
+  const int batch = 3;
+  std::vector<float> x(batch * 18), t(batch * 2, 0.5f);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.7 * double(i)) * 2 + double(i % 3);
+  void *m = c.create();
+  float loss;
+  ASSERT_EQ(reinterpret_cast<int (*)(void *, int, const float *, const void *, float *)>(c.trainStep)(
+                m, batch, x.data(), t.data(), &loss),
+            0);
+  std::string path = ::testing::TempDir() + "/bn-" + std::to_string(::getpid()) + ".safetensors";
+  ASSERT_EQ(c.saveWeights(m, path.c_str()), 0);
+  TensorMap saved;
+  ASSERT_TRUE(readSafetensors(path, saved, diags));
+  std::remove(path.c_str());
+  for (int ch = 0; ch < 2; ++ch) {
+    double sum = 0, sq = 0;
+    for (int n = 0; n < batch; ++n)
+      for (int k = 0; k < 9; ++k) sum += x[static_cast<size_t>(n * 18 + ch * 9 + k)];
+    double mean = sum / 27;
+    for (int n = 0; n < batch; ++n)
+      for (int k = 0; k < 9; ++k) sq += std::pow(x[static_cast<size_t>(n * 18 + ch * 9 + k)] - mean, 2);
+    EXPECT_NEAR(saved.at("bn.running_mean").data[static_cast<size_t>(ch)], 0.25 * mean, 1e-5);
+    EXPECT_NEAR(saved.at("bn.running_var").data[static_cast<size_t>(ch)], 0.75 + 0.25 * sq / 26, 1e-5);
+  }
+  c.destroy(m);
+}
+
+// The dropout mask drops a fraction `rate` of the elements (within six
+// standard errors over 200,000 draws), differs between steps and seeds, and
+// is a pure function of its key.
+TEST(DropoutMask, RateAndKeys) {
+  for (double rate : {0.1, 0.5, 0.9}) {
+    int dropped = 0;
+    const int n = 200000;
+    for (int i = 0; i < n; ++i) dropped += !dropoutKeeps(42, 7, dropoutSalt("drop"), static_cast<uint32_t>(i), rate);
+    double se = std::sqrt(rate * (1 - rate) / n);
+    EXPECT_NEAR(double(dropped) / n, rate, 6 * se) << rate;
+  }
+  int sameStep = 0, sameSeed = 0;
+  for (uint32_t i = 0; i < 10000; ++i) {
+    bool a = dropoutKeeps(1, 0, 5, i, 0.5);
+    sameStep += a == dropoutKeeps(1, 1, 5, i, 0.5);
+    sameSeed += a == dropoutKeeps(2, 0, 5, i, 0.5);
+    EXPECT_EQ(a, dropoutKeeps(1, 0, 5, i, 0.5));
+  }
+  EXPECT_NEAR(sameStep, 5000, 300);  // independent masks agree half the time
+  EXPECT_NEAR(sameSeed, 5000, 300);
 }
 
 }  // namespace

@@ -108,7 +108,7 @@ int run(const std::vector<std::string> &args) {
     po.printAfterAll = opts.printAfterAll;
     po.timePasses = opts.timePasses;
     po.log = &std::cerr;
-    if (!buildInferencePipeline(opts.optLevel).run(*g, diags, po)) {
+    if (!buildInferencePipeline(opts.optLevel, training).run(*g, diags, po)) {
       diags.print(std::cerr);
       return 2;  // a pass failed the verifier: an internal error
     }
