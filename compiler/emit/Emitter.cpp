@@ -251,12 +251,23 @@ class GlueBuilder {
         program(desc_.evaluate, "nncc.evaluate_steps"),
         program(desc_.update, "nncc.update_steps"),
         llvm::ConstantInt::get(i64, desc_.seed),
+        stateNames(),
     };
     if (descTy->getNumElements() != f.size())
       throw EmitFailure("nncc_model_desc has " + std::to_string(descTy->getNumElements()) + " fields, expected " +
                         std::to_string(f.size()));
     return new llvm::GlobalVariable(m_, descTy, true, llvm::GlobalValue::PrivateLinkage,
                                     llvm::ConstantStruct::get(descTy, f), g_.name + ".desc");
+  }
+
+  // The optimizer state's names: a private array of string pointers.
+  llvm::Constant *stateNames() {
+    auto *descTy = runtimeType("struct.nncc_model_desc");
+    llvm::Type *fieldTy = descTy->getElementType(descTy->getNumElements() - 1);
+    llvm::Type *strTy = llvm::cast<llvm::PointerType>(fieldTy)->getPointerElementType();
+    std::vector<llvm::Constant *> names;
+    for (const std::string &n : desc_.stateNames) names.push_back(llvm::ConstantExpr::getPointerCast(string(n), strTy));
+    return array(strTy, names, fieldTy, "nncc.state_names");
   }
 
   // NAME_x(m, batch, group0 pointers..., group1 pointers..., trailing...) ->
@@ -352,6 +363,7 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
       for (const TrainStep &s : bp.steps) ti.stepKeys.push_back(trainKernelKey(g, bp, s));
       for (const Param &p : g.params) ti.updateKeys.push_back(p.trainable ? updateKernelKey(g, numElements(p.shape)) : "");
       ti.numStates = optimizerStateCount(g);
+      ti.stateNames = optimizerStateNames(g);
       for (const Op &op : g.ops) ti.trainForwardKeys.push_back(trainsDifferently(op) ? trainForwardKernelKey(g, op) : "");
     }
     ModelDescription desc = describeModel(g, planMemory(g), opKeys, training ? &ti : nullptr);

@@ -62,6 +62,7 @@ void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, Mod
   d.hasTraining = true;
   d.trainArenaFloats = plan.arenaFloats;
   d.numStates = t.numStates;
+  d.stateNames = t.stateNames;
   d.learningRate = tc.optimizerArgs.at("learning_rate");
   d.seed = g.seed;
   if (tc.optimizer == "adam") d.adamBeta1 = tc.optimizerArgs.at("beta1"), d.adamBeta2 = tc.optimizerArgs.at("beta2");

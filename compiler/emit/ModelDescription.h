@@ -65,6 +65,7 @@ struct ModelDescription {
   std::vector<int64_t> gradOffset;      // per parameter, -1 when not trainable
   int64_t numGradFloats = 0;
   int numStates = 0;
+  std::vector<std::string> stateNames;  // torch.optim's names of the optimizer state
   int numScalars = 6;                   // learning rate, Adam's bias corrections, seed halves, step; then costs and counts
   std::vector<int> costSlots, correctSlots;
   double adamBeta1 = 0, adamBeta2 = 0;
@@ -87,6 +88,7 @@ struct TrainingInput {
   std::vector<std::string> updateKeys;
   std::vector<std::string> trainForwardKeys;  // per op: its training forward kernel's key, "" for none
   int numStates = 0;
+  std::vector<std::string> stateNames;
 };
 
 // Describes `g` with its memory plan; `opKeys` holds each op's kernel key

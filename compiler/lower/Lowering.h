@@ -81,8 +81,10 @@ LoweredKernel lowerUpdateKernel(const Graph &g, int64_t numel, const LowerOption
 LoweredKernel lowerTrainForwardKernel(const Graph &g, const Op &op, const LowerOptions &opts = LowerOptions());
 std::string trainForwardKernelKey(const Graph &g, const Op &op);
 std::string updateKernelKey(const Graph &g, int64_t numel);
-// Optimizer state tensors per trainable parameter for `g`'s optimizer.
+// Optimizer state tensors per trainable parameter for `g`'s optimizer, and
+// their names (torch.optim's: "exp_avg", ...), as checkpoints store them.
 int optimizerStateCount(const Graph &g);
+std::vector<std::string> optimizerStateNames(const Graph &g);
 
 // Ops with equal keys lower to the same kernel (same kind, attributes, input,
 // parameter and output shapes), so a model compiles each distinct kernel once

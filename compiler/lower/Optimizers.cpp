@@ -18,11 +18,19 @@ namespace lower {
 
 using Halide::Expr;
 
-int optimizerStates(const std::string &optimizer, const std::map<std::string, double> &args) {
-  if (optimizer == "sgd") return args.count("momentum") && args.at("momentum") != 0.0 ? 1 : 0;
-  if (optimizer == "adagrad" || optimizer == "rmsprop") return 1;
-  if (optimizer == "adadelta" || optimizer == "adam") return 2;
+std::vector<std::string> optimizerStateNames(const std::string &optimizer, const std::map<std::string, double> &args) {
+  if (optimizer == "sgd")
+    return args.count("momentum") && args.at("momentum") != 0.0 ? std::vector<std::string>{"momentum_buffer"}
+                                                                : std::vector<std::string>{};
+  if (optimizer == "adagrad") return {"sum"};
+  if (optimizer == "rmsprop") return {"square_avg"};
+  if (optimizer == "adadelta") return {"square_avg", "acc_delta"};
+  if (optimizer == "adam") return {"exp_avg", "exp_avg_sq"};
   throw LoweringError("unknown optimizer '" + optimizer + "'");
+}
+
+int optimizerStates(const std::string &optimizer, const std::map<std::string, double> &args) {
+  return static_cast<int>(optimizerStateNames(optimizer, args).size());
 }
 
 Halide::Func lowerOptimizerUpdate(const TrainingConfig &t, const Halide::ImageParam &p, const Halide::ImageParam &g,

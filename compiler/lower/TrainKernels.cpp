@@ -71,6 +71,11 @@ int optimizerStateCount(const Graph &g) {
   return g.training ? lower::optimizerStates(g.training->optimizer, g.training->optimizerArgs) : 0;
 }
 
+std::vector<std::string> optimizerStateNames(const Graph &g) {
+  return g.training ? lower::optimizerStateNames(g.training->optimizer, g.training->optimizerArgs)
+                    : std::vector<std::string>{};
+}
+
 LoweredKernel lowerTrainKernel(const Graph &g, const BackwardProgram &bp, const TrainStep &s, const LowerOptions &opts) {
   Namer namer;
   LoweredKernel k;

@@ -21,7 +21,9 @@ Halide::Func lowerRegularizationCost(const Halide::ImageParam &w, int64_t numel,
 struct UpdateScalars {
   Halide::Param<float> lr{"lr"}, bc1{"bias_correction1"}, bc2{"bias_correction2"};
 };
-// Optimizer state tensors per trainable parameter.
+// Optimizer state tensors per trainable parameter, by torch.optim's names, in
+// the order the update kernel takes them.
+std::vector<std::string> optimizerStateNames(const std::string &optimizer, const std::map<std::string, double> &args);
 int optimizerStates(const std::string &optimizer, const std::map<std::string, double> &args);
 // The new parameter (and states) as one Func: a Tuple when there are states.
 Halide::Func lowerOptimizerUpdate(const TrainingConfig &t, const Halide::ImageParam &p, const Halide::ImageParam &g,

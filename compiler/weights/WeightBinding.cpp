@@ -37,8 +37,18 @@ bool bindWeights(const Graph &g, const TensorMap &file, const std::string &fileN
     out[p.name] = t;
   }
   for (const auto &[name, t] : file)
-    if (!g.findParam(name)) d.error(Location(fileName, name), "the model has no parameter with this name");
+    if (!g.findParam(name) && !isOptimizerState(g, name))
+      d.error(Location(fileName, name), "the model has no parameter with this name");
   return d.errorCount() == before;
+}
+
+bool isOptimizerState(const Graph &g, const std::string &name) {
+  static const char *const states[] = {"momentum_buffer", "sum", "square_avg", "acc_delta", "exp_avg", "exp_avg_sq"};
+  size_t dot = name.rfind('.');
+  if (dot == std::string::npos || !g.findParam(name.substr(0, dot))) return false;
+  for (const char *s : states)
+    if (name.compare(dot + 1, std::string::npos, s) == 0) return true;
+  return false;
 }
 
 bool loadWeightsForGraph(const Graph &g, const std::string &path, bool partial, TensorMap &out, Diagnostics &d,

@@ -22,6 +22,11 @@ namespace nncc {
 bool bindWeights(const Graph &g, const TensorMap &file, const std::string &fileName, bool partial, TensorMap &out,
                  Diagnostics &diags);
 
+// Whether `name` is the optimizer state of a parameter of `g` in a training
+// checkpoint ("fc.weight.exp_avg", torch.optim's state names): such tensors
+// are accepted and ignored when a checkpoint is used as weights.
+bool isOptimizerState(const Graph &g, const std::string &name);
+
 // Reads the safetensors file `pathOrEmpty` and binds it; with an empty path,
 // initializes every parameter from the model's seed.
 // With `strict`, a NaN or infinite value in the file is an error (see

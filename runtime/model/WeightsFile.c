@@ -128,7 +128,7 @@ static void format_shape(char *buf, size_t cap, int rank, const uint64_t *shape)
 }
 
 typedef struct found_tensor {
-  int param;            /* index into the descriptor's params */
+  int param;            /* index into the descriptor's params; an optimizer state: see state_slot; -1: ignored */
   uint64_t begin, end;  /* data_offsets */
   char name[256];
 } found_tensor;
@@ -140,10 +140,71 @@ static int cmp_found(const void *a, const void *b) {
 
 #define MAX_NAME 256
 
+/* Optimizer state a checkpoint may hold, "<parameter>.<state>", by
+ * torch.optim's names. A model compiled without that state ignores them. */
+static const char *const kStateNames[] = {"momentum_buffer", "sum", "square_avg", "acc_delta", "exp_avg",
+                                          "exp_avg_sq"};
+
+static int param_index(const nncc_model_desc *d, const char *name, size_t len) {
+  int p;
+  for (p = 0; p < d->num_params; ++p)
+    if (strlen(d->params[p].name) == len && strncmp(d->params[p].name, name, len) == 0)
+      return p;
+  return -1;
+}
+
+/* Where tensor `name` goes: a parameter's index; num_params * (1 + s) + p for
+ * state s of trainable parameter p; -1 for optimizer state this model does
+ * not keep (ignored); -2 for anything else (an error). */
+static int tensor_slot(const nncc_model_desc *d, const char *name) {
+  const char *dot = strrchr(name, '.');
+  int p = param_index(d, name, strlen(name)), s;
+  size_t k;
+  if (p >= 0)
+    return p;
+  if (!dot || (p = param_index(d, name, (size_t)(dot - name))) < 0)
+    return -2;
+  for (k = 0; k < sizeof kStateNames / sizeof kStateNames[0]; ++k)
+    if (strcmp(dot + 1, kStateNames[k]) == 0)
+      break;
+  if (k == sizeof kStateNames / sizeof kStateNames[0])
+    return -2;
+  if (d->has_training && d->state_names && d->trainable[p])
+    for (s = 0; s < d->num_states; ++s)
+      if (strcmp(d->state_names[s], dot + 1) == 0)
+        return d->num_params * (1 + s) + p;
+  return -1;
+}
+
+/* The parameter whose shape a slot's tensor has. */
+static int slot_param(const nncc_model_desc *d, int slot, const char *name) {
+  if (slot >= 0)
+    return slot % d->num_params;
+  return param_index(d, name, (size_t)(strrchr(name, '.') - name));
+}
+
+/* "nncc_step": "N" in __metadata__ (at token i): the optimizer steps taken. */
+static void read_step(const char *js, const jsmntok_t *t, int i, int count, int64_t *step) {
+  int j, f = i + 1;
+  for (j = 0; j < t[i].size && f + 1 < count; ++j) {
+    uint64_t v = 0;
+    const jsmntok_t *fv = &t[f + 1];
+    if (tok_eq(js, &t[f], "nncc_step") && fv->type == JSMN_STRING) {
+      int c;
+      for (c = fv->start; c < fv->end && js[c] >= '0' && js[c] <= '9' && v < (1ull << 40); ++c)
+        v = v * 10 + (uint64_t)(js[c] - '0');
+      if (c == fv->end && fv->end > fv->start)
+        *step = (int64_t)v;
+    }
+    f += 1 + token_span(t, f + 1, count);
+  }
+}
+
 /* Validates the parsed header against the model; fills found[param] for every
  * parameter. Returns 0 or NNCC_ERR_FORMAT with the message set. */
 static int check_header(nncc_instance *m, const char *fn, const char *js, const jsmntok_t *t,
-                        int count, uint64_t data_len, found_tensor *found, uint8_t *seen) {
+                        int count, uint64_t data_len, found_tensor *found, uint8_t *seen, int64_t *step,
+                        int *nfound) {
   const nncc_model_desc *d = m->d;
   int i, k = 1, ntensors = 0;
   char name[MAX_NAME];
@@ -165,17 +226,16 @@ static int check_header(nncc_instance *m, const char *fn, const char *js, const 
         nncc_set_error(m, "%s: __metadata__ is not an object", fn);
         return NNCC_ERR_FORMAT;
       }
+      read_step(js, t, k + 1, count, step);
       k += 1 + vspan;
       continue;
     }
-    for (p = 0; p < d->num_params; ++p)
-      if (strcmp(d->params[p].name, name) == 0)
-        break;
-    if (p == d->num_params) {
+    p = tensor_slot(d, name);
+    if (p == -2) {
       nncc_set_error(m, "%s: %s: not a parameter of this model", fn, name);
       return NNCC_ERR_FORMAT;
     }
-    if (seen[p]) {
+    if (p >= 0 && seen[p]) {
       nncc_set_error(m, "%s: %s: appears twice in the header", fn, name);
       return NNCC_ERR_FORMAT;
     }
@@ -227,7 +287,7 @@ static int check_header(nncc_instance *m, const char *fn, const char *js, const 
       return NNCC_ERR_FORMAT;
     }
     {
-      const nncc_tensor_desc *pd = &d->params[p];
+      const nncc_tensor_desc *pd = &d->params[slot_param(d, p, name)];
       int same = rank == pd->rank;
       for (j = 0; same && j < rank; ++j)
         same = shape[j] == (uint64_t)pd->dims[j];
@@ -253,7 +313,8 @@ static int check_header(nncc_instance *m, const char *fn, const char *js, const 
         return NNCC_ERR_FORMAT;
       }
     }
-    seen[p] = 1;
+    if (p >= 0)
+      seen[p] = 1;
     found[ntensors].param = p;
     found[ntensors].begin = begin;
     found[ntensors].end = end;
@@ -286,6 +347,7 @@ static int check_header(nncc_instance *m, const char *fn, const char *js, const 
       return NNCC_ERR_FORMAT;
     }
   }
+  *nfound = ntensors;
   return NNCC_OK;
 }
 
@@ -298,6 +360,8 @@ int nncc_rt_load_weights(nncc_instance *m, const char *path) {
   found_tensor *found = NULL;
   uint8_t *seen = NULL;
   uint64_t hlen = 0, data_len;
+  int64_t step = 0;
+  int nfound = 0;
   long fsize;
   int rc = NNCC_OK, count, i;
   jsmn_parser parser;
@@ -383,8 +447,9 @@ int nncc_rt_load_weights(nncc_instance *m, const char *path) {
       goto done;
     }
     tokens = (jsmntok_t *)malloc(sizeof(jsmntok_t) * (size_t)count);
-    found = (found_tensor *)calloc((size_t)d->num_params + 1, sizeof(found_tensor));
-    seen = (uint8_t *)calloc((size_t)d->num_params + 1, 1);
+    found = (found_tensor *)calloc((size_t)d->num_params * (2 + sizeof kStateNames / sizeof kStateNames[0]) + 1,
+                                   sizeof(found_tensor));
+    seen = (uint8_t *)calloc((size_t)d->num_params * (1 + (size_t)d->num_states) + 1, 1);
     if (!tokens || !found || !seen) {
       nncc_set_error(m, "%s: out of memory reading %s", fn, path);
       rc = NNCC_ERR_MEMORY;
@@ -397,14 +462,26 @@ int nncc_rt_load_weights(nncc_instance *m, const char *path) {
       rc = NNCC_ERR_FORMAT;
       goto done;
     }
-    rc = check_header(m, fn, js, tokens, count, data_len, found, seen);
+    rc = check_header(m, fn, js, tokens, count, data_len, found, seen, &step, &nfound);
     if (rc != NNCC_OK)
       goto done;
-    /* Everything checked: replace all parameters at once. */
-    for (i = 0; i < d->num_params; ++i) {
+    /* Everything checked: replace all parameters (and the optimizer state a
+     * checkpoint holds; the state it lacks starts from zero) at once. */
+    if (d->has_training) {
+      memset(m->states, 0, sizeof(float) * (size_t)d->num_states * (size_t)d->num_grad_floats);
+      m->step = step;
+    }
+    for (i = 0; i < nfound; ++i) {
       const found_tensor *ft = &found[i];
-      memcpy(m->params + m->param_offset[ft->param], buf + hlen + ft->begin,
-             (size_t)(ft->end - ft->begin));
+      float *dst;
+      if (ft->param < 0)
+        continue;
+      if (ft->param < d->num_params)
+        dst = m->params + m->param_offset[ft->param];
+      else
+        dst = m->states + (size_t)(ft->param / d->num_params - 1) * (size_t)d->num_grad_floats +
+              (size_t)d->grad_offset[ft->param % d->num_params];
+      memcpy(dst, buf + hlen + ft->begin, (size_t)(ft->end - ft->begin));
     }
   }
 done:
@@ -463,29 +540,53 @@ static int sb_json_string(strbuf *s, const char *str) {
   return sb_put(s, "\"");
 }
 
-static int cmp_names_with(const nncc_model_desc *d, int a, int b) {
-  return strcmp(d->params[a].name, d->params[b].name);
+/* One tensor of a saved file: a parameter, or a parameter's optimizer state
+ * ("<parameter>.<state>", a checkpoint). */
+typedef struct out_tensor {
+  char name[MAX_NAME + 32];
+  const nncc_tensor_desc *shape; /* the parameter's */
+  const float *data;
+} out_tensor;
+
+/* Insertion sort by name (qsort has no context argument in C99, and the
+ * entries are few). */
+static void sort_by_name(out_tensor *e, int n) {
+  int i, j;
+  for (i = 1; i < n; ++i) {
+    out_tensor v = e[i];
+    for (j = i; j > 0 && strcmp(e[j - 1].name, v.name) > 0; --j)
+      e[j] = e[j - 1];
+    e[j] = v;
+  }
 }
 
-/* Insertion sort of parameter indices by name (qsort has no context argument
- * in C99, and a global would break thread safety). */
-static void sort_by_name(const nncc_model_desc *d, int *order, int n) {
-  int i, j;
-  for (i = 0; i < n; ++i)
-    order[i] = i;
-  for (i = 1; i < n; ++i) {
-    int v = order[i];
-    for (j = i; j > 0 && cmp_names_with(d, order[j - 1], v) > 0; --j)
-      order[j] = order[j - 1];
-    order[j] = v;
+/* The tensors to save: every parameter and, once the instance has trained
+ * (a checkpoint), every optimizer state. Returns the count. */
+static int collect_tensors(const nncc_instance *m, out_tensor *e) {
+  const nncc_model_desc *d = m->d;
+  int n = 0, p, s;
+  for (p = 0; p < d->num_params; ++p) {
+    snprintf(e[n].name, sizeof e[n].name, "%s", d->params[p].name);
+    e[n].shape = &d->params[p];
+    e[n++].data = m->params + m->param_offset[p];
   }
+  if (d->has_training && m->step > 0 && d->state_names)
+    for (s = 0; s < d->num_states; ++s)
+      for (p = 0; p < d->num_params; ++p)
+        if (d->trainable[p]) {
+          snprintf(e[n].name, sizeof e[n].name, "%s.%s", d->params[p].name, d->state_names[s]);
+          e[n].shape = &d->params[p];
+          e[n++].data = m->states + (size_t)s * (size_t)d->num_grad_floats + (size_t)d->grad_offset[p];
+        }
+  return n;
 }
 
 int nncc_rt_save_weights(const nncc_instance *m, const char *path) {
   const nncc_model_desc *d;
   char fn[128];
   strbuf hdr = {NULL, 0, 0};
-  int *order = NULL;
+  out_tensor *entries = NULL;
+  int nentries = 0;
   char *tmp = NULL;
   FILE *f = NULL;
   int fd = -1, i, j, rc = NNCC_OK;
@@ -500,17 +601,20 @@ int nncc_rt_save_weights(const nncc_instance *m, const char *path) {
     nncc_set_error(m, "%s: the path is null", fn);
     return NNCC_ERR_ARGUMENT;
   }
-  order = (int *)malloc(sizeof(int) * ((size_t)d->num_params + 1));
+  entries = (out_tensor *)malloc(sizeof(out_tensor) * ((size_t)d->num_params * (1 + (size_t)d->num_states) + 1));
   tmp = (char *)malloc(strlen(path) + 32);
-  if (!order || !tmp)
+  if (!entries || !tmp)
     goto oom;
-  sort_by_name(d, order, d->num_params);
+  nentries = collect_tensors(m, entries);
+  sort_by_name(entries, nentries);
   if (!sb_put(&hdr, "{"))
     goto oom;
-  for (i = 0; i < d->num_params; ++i) {
-    const nncc_tensor_desc *t = &d->params[order[i]];
+  if (nentries > d->num_params && !sb_put(&hdr, "\"__metadata__\":{\"nncc_step\":\"%lld\"},", (long long)m->step))
+    goto oom;
+  for (i = 0; i < nentries; ++i) {
+    const nncc_tensor_desc *t = entries[i].shape;
     uint64_t bytes = 4 * (uint64_t)t->size;
-    if (!sb_put(&hdr, i ? "," : "") || !sb_json_string(&hdr, t->name) ||
+    if (!sb_put(&hdr, i ? "," : "") || !sb_json_string(&hdr, entries[i].name) ||
         !sb_put(&hdr, ":{\"dtype\":\"F32\",\"shape\":["))
       goto oom;
     for (j = 0; j < t->rank; ++j)
@@ -555,10 +659,9 @@ int nncc_rt_save_weights(const nncc_instance *m, const char *path) {
   }
   {
     int ok = fwrite(lenb, 1, 8, f) == 8 && fwrite(hdr.p, 1, hdr.len, f) == hdr.len;
-    for (i = 0; ok && i < d->num_params; ++i) {
-      int p = order[i];
-      size_t n = (size_t)d->params[p].size;
-      ok = fwrite(m->params + m->param_offset[p], sizeof(float), n, f) == n;
+    for (i = 0; ok && i < nentries; ++i) {
+      size_t n = (size_t)entries[i].shape->size;
+      ok = fwrite(entries[i].data, sizeof(float), n, f) == n;
     }
     if (ok)
       ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
@@ -596,7 +699,7 @@ oom:
   rc = NNCC_ERR_MEMORY;
 out:
   free(hdr.p);
-  free(order);
+  free(entries);
   free(tmp);
   return rc;
 }

@@ -116,6 +116,7 @@ typedef struct nncc_model_desc {
   nncc_program evaluate;            /* forward (inference mode), losses, regularization */
   nncc_program update;              /* the optimizer step: apply_gradients */
   uint64_t seed;                    /* the default seed of dropout's masks (the model's seed) */
+  const char *const *state_names;   /* num_states names, as torch.optim's state ("exp_avg", ...) */
 } nncc_model_desc;
 
 enum { NNCC_SCHEDULE_CONSTANT = 0, NNCC_SCHEDULE_STEP = 1, NNCC_SCHEDULE_EXPONENTIAL = 2, NNCC_SCHEDULE_COSINE = 3 };

@@ -141,6 +141,47 @@ TEST_F(TrainingApi, ComputeThenApplyEqualsTrainStep) {
   model_->destroy(b);
 }
 
+// A checkpoint (save_weights after training: parameters, Adam's moments as
+// "<param>.exp_avg"/"<param>.exp_avg_sq" and the step count) resumes
+// training exactly: a fresh instance that loads it and the original take the
+// same next steps bit for bit. Before any step, only the parameters are saved.
+TEST_F(TrainingApi, CheckpointResumesExactly) {
+  Data d = makeData(4);
+  auto step = reinterpret_cast<StepFn>(model_->trainStep);
+  auto load = reinterpret_cast<int (*)(void *, const char *)>(model_->sym("load_weights"));
+  void *a = model_->create();
+  std::string path = ::testing::TempDir() + "/ckpt-" + std::to_string(::getpid()) + ".safetensors";
+  ASSERT_EQ(model_->saveWeights(a, path.c_str()), 0);
+  Diagnostics diags;
+  TensorMap fresh;
+  SafetensorsMetadata meta;
+  ASSERT_TRUE(readSafetensors(path, fresh, diags, &meta));
+  EXPECT_EQ(fresh.size(), graph_->params.size());
+  float loss;
+  for (int s = 0; s < 3; ++s) ASSERT_EQ(step(a, 4, d.x.data(), d.labels.data(), &loss), 0);
+  ASSERT_EQ(model_->saveWeights(a, path.c_str()), 0);
+  TensorMap ckpt;
+  ASSERT_TRUE(readSafetensors(path, ckpt, diags, &meta));
+  EXPECT_EQ(ckpt.size(), 6u + 2 * 6);  // c1, c2, logits: weight and bias, each with two moments
+  EXPECT_TRUE(ckpt.count("c1.weight.exp_avg") && ckpt.count("logits.bias.exp_avg_sq"));
+  void *b = model_->create();
+  ASSERT_EQ(load(b, path.c_str()), 0) << model_->lastError(b);
+  for (int s = 0; s < 2; ++s) {
+    float la, lb;
+    ASSERT_EQ(step(a, 4, d.x.data(), d.labels.data(), &la), 0);
+    ASSERT_EQ(step(b, 4, d.x.data(), d.labels.data(), &lb), 0);
+    EXPECT_EQ(la, lb);
+  }
+  EXPECT_EQ(saved(a), saved(b));
+  // The compiler takes a checkpoint as weights (the optimizer state ignored).
+  TensorMap bound;
+  EXPECT_TRUE(loadWeightsForGraph(*graph_, path, false, bound, diags));
+  EXPECT_EQ(bound.size(), graph_->params.size());
+  std::remove(path.c_str());
+  model_->destroy(a);
+  model_->destroy(b);
+}
+
 TEST_F(TrainingApi, BadArgumentsAreErrors) {
   Data d = makeData(2);
   void *m = model_->create();
