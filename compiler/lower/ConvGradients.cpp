@@ -1,4 +1,4 @@
-// Gradient rules of conv2d (see Gradients.h), with stride, dilation, padding
+// Gradient rules of conv2d and conv2d_transpose (see Gradients.h), with stride, dilation, padding
 // and groups. The input gradient is the transposed convolution of the output
 // gradient with the same weights, written as a gather: input pixel ix takes
 // tap kx from output ox = (ix + pl - kx*dw) / sw when that divides exactly
@@ -79,6 +79,58 @@ Func conv2dParamGradient(const GradArgs &a, const Param &p) {
   scheduleReduction(sum, d, {r.x, r.y, r.z}, a.opts);
   const Halide::ImageParam &w = a.param(ParamRole::Weight);
   dw(kx, ky, cg, f) = sum(kx, ky, cg, f) + regularizationGradient(a, p, w(kx, ky, cg, f));
+  return dw;
+}
+
+// conv2d_transpose is conv2d's adjoint, so its input gradient is a plain
+// correlation of the zero-padded output gradient with the same weights
+// (kx, ky, fo, ci), and its weight gradient correlates the input with it:
+//   dx(ix, iy, ci) = sum over (kx, ky, fo) of w(kx, ky, fo, ci) * dy(ix*sw - pl + kx*dw, iy*sh - pt + ky*dh, g*Fg + fo)
+//   dw(kx, ky, fo, ci) = sum over (n, ix, iy) of x(ix, iy, ci) * dy(ix*sw - pl + kx*dw, ..., g(ci)*Fg + fo)
+Func conv2dTransposeInputGradient(const GradArgs &a) {
+  ConvShape c(a);  // cin/cout: the transposed conv's own input and output channels
+  LValue dz = gradThroughFusedActivation(a);
+  Dims d = dimsOf(a.inputs[0].shape);
+  Halide::Var x = d.vars[0], y = d.vars[1], ci = d.vars[2], n = d.vars[3];
+  const Halide::ImageParam &w = a.param(ParamRole::Weight);  // (kx, ky, fo, ci)
+  Func padded = padXY(dz, 0.f, a.name("dpadded"));
+  Halide::RDom r({{0, c.kw}, {0, c.kh}, {0, c.coutPerGroup}}, a.name("r"));
+  Expr f = c.groups == 1 ? Expr(r.z) : (ci / c.cinPerGroup) * c.coutPerGroup + r.z;
+  Func dx(a.name("dinput"));
+  dx(x, y, ci, n) = 0.f;
+  dx(x, y, ci, n) += w(r.x, r.y, r.z, ci) * padded(x * c.sw - c.pl + r.x * c.dw, y * c.sh - c.pt + r.y * c.dh, f, n);
+  scheduleReduction(dx, d, {r.x, r.y, r.z}, a.opts);
+  return dx;
+}
+
+Func conv2dTransposeParamGradient(const GradArgs &a, const Param &p) {
+  ConvShape c(a);
+  LValue dz = gradThroughFusedActivation(a);
+  if (p.role == ParamRole::Bias) {
+    Halide::RDom r({{0, c.ow}, {0, c.oh}, {0, a.batch}}, a.name("r"));
+    Halide::Var f("f");
+    Func db(a.name("dbias"));
+    db(f) = 0.f;
+    db(f) += dz.f(r.x, r.y, f, r.z);
+    db.compute_root();
+    db.update().parallel(f);
+    return db;
+  }
+  int ih = static_cast<int>(a.inputs[0].shape[1]), iw = static_cast<int>(a.inputs[0].shape[2]);
+  Halide::RDom r({{0, iw}, {0, ih}, {0, a.batch}}, a.name("r"));
+  Halide::Var kx("kx"), ky("ky"), fo("fo"), ci("ci");
+  Func padded = padXY(dz, 0.f, a.name("dpadded"));
+  Expr f = c.groups == 1 ? Expr(fo) : (ci / c.cinPerGroup) * c.coutPerGroup + fo;
+  Func sum(a.name("dweight_sum")), dw(a.name("dweight"));
+  sum(kx, ky, fo, ci) = 0.f;
+  sum(kx, ky, fo, ci) += a.inputs[0].f(r.x, r.y, ci, r.z) *
+                         padded(r.x * c.sw - c.pl + kx * c.dw, r.y * c.sh - c.pt + ky * c.dh, f, r.z);
+  Dims d;
+  d.vars = {kx, ky, fo, ci};
+  d.extents = {c.kw, c.kh, c.coutPerGroup, c.cin};
+  scheduleReduction(sum, d, {r.x, r.y, r.z}, a.opts);
+  const Halide::ImageParam &w = a.param(ParamRole::Weight);
+  dw(kx, ky, fo, ci) = sum(kx, ky, fo, ci) + regularizationGradient(a, p, w(kx, ky, fo, ci));
   return dw;
 }
 

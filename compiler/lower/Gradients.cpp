@@ -231,6 +231,7 @@ Func lowerInputGradient(const GradArgs &a, int wrt) {
   switch (a.op.kind) {
     case OpKind::Dense: return denseInputGradient(a);
     case OpKind::Conv2D: return conv2dInputGradient(a);
+    case OpKind::Conv2DTranspose: return conv2dTransposeInputGradient(a);
     case OpKind::MaxPool2D: return maxPoolInputGradient(a);
     case OpKind::AvgPool2D: return avgPoolInputGradient(a);
     case OpKind::GlobalAvgPool2D: return globalPoolInputGradient(a, false);
@@ -263,6 +264,7 @@ Func lowerParamGradient(const GradArgs &a, const Param &p) {
   switch (a.op.kind) {
     case OpKind::Dense: return denseParamGradient(a, p);
     case OpKind::Conv2D: return conv2dParamGradient(a, p);
+    case OpKind::Conv2DTranspose: return conv2dTransposeParamGradient(a, p);
     case OpKind::BatchNorm: return batchNormParamGradient(a, p);
     default: throw LoweringError(a.op.name + ": no parameter gradient for '" + opName(a.op.kind) + "'");
   }

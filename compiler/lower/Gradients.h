@@ -42,6 +42,8 @@ Halide::Func lowerParamGradient(const GradArgs &a, const Param &p);
 // ConvGradients.cpp
 Halide::Func conv2dInputGradient(const GradArgs &a);
 Halide::Func conv2dParamGradient(const GradArgs &a, const Param &p);
+Halide::Func conv2dTransposeInputGradient(const GradArgs &a);
+Halide::Func conv2dTransposeParamGradient(const GradArgs &a, const Param &p);
 
 // BatchNormTraining.cpp: batchnorm in training mode, per channel (axis 0) over
 // every other axis and the batch. The forward gives y and the new running

@@ -24,6 +24,7 @@ InputRule inputRule(const Op &op) {
       return op.floatAttr("rate") == 0.0 ? InputRule::Alias : InputRule::Kernel;
     case OpKind::Dense:
     case OpKind::Conv2D:
+    case OpKind::Conv2DTranspose:
     case OpKind::MaxPool2D:
     case OpKind::AvgPool2D:
     case OpKind::GlobalAvgPool2D:
@@ -44,13 +45,13 @@ InputRule inputRule(const Op &op) {
 }
 
 bool hasParamRule(const Op &op) {
-  return op.kind == OpKind::Dense || op.kind == OpKind::Conv2D || op.kind == OpKind::BatchNorm;
+  return op.kind == OpKind::Dense || op.kind == OpKind::Conv2D || op.kind == OpKind::Conv2DTranspose ||
+         op.kind == OpKind::BatchNorm;
 }
 
 std::string why(const Op &op) {
   switch (op.kind) {
     case OpKind::Step: return "'step' has no gradient; use sigmoid or another activation to train";
-    case OpKind::Conv2DTranspose: return "training through conv2d_transpose is not supported yet";
     default: return std::string("training through '") + opName(op.kind) + "' is not supported";
   }
 }

@@ -181,6 +181,18 @@ TEST(GradientCheck, BatchNormTrainingAndDropout) {
     "training": {"loss": {"type": "softmax_cross_entropy"}, "optimizer": {"type": "sgd"}}})", 4);
 }
 
+TEST(GradientCheck, TransposedConvolutions) {
+  checkGradients(std::string(kHead) + R"("inputs": [{"name": "x", "shape": [4, 3, 4]}],
+    "layers": [{"type": "conv2d_transpose", "name": "up", "filters": 3, "kernel": 3, "stride": 2,
+                "padding": [1, 0, 1, 1], "output_padding": [1, 0], "activation": "tanh"},
+               {"type": "conv2d_transpose", "name": "g", "filters": 4, "kernel": 2, "dilation": 2, "groups": 1},
+               {"type": "conv2d_transpose", "name": "grp", "filters": 4, "kernel": 2, "groups": 2},
+               {"type": "global_avgpool2d", "name": "gap"}, {"type": "dense", "name": "o", "units": 3}],
+    "outputs": ["o"],
+    "training": {"loss": {"type": "softmax_cross_entropy"}, "optimizer": {"type": "sgd"},
+                 "regularization": {"l2": 0.05}}})", 2);
+}
+
 // One training step updates batchnorm's running statistics as PyTorch:
 // running = (1 - momentum) * running + momentum * batch statistic, the
 // variance unbiased; here on the input itself, so the statistics are the
