@@ -30,8 +30,10 @@
 #include <llvm/Target/TargetOptions.h>
 #include <llvm/Transforms/IPO.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
+#include <thread>
 
 // The model runtime's bitcode, one per supported architecture (emit/CMakeLists.txt).
 extern const unsigned char nncc_runtime_bitcode_x86_64[];
@@ -330,6 +332,18 @@ void internalizeAllBut(llvm::Module &m, const std::set<std::string> &exported) {
   m.getComdatSymbolTable().clear();
 }
 
+// Halide's Mullapudi2016 autoscheduler (the plugin Debian ships), for the
+// host's two cores and its 4 MiB of L2 per core by default.
+void autoSchedule(LoweredKernel &k, const Halide::Target &target) {
+  static bool loaded = false;
+  if (!loaded) {
+    Halide::load_plugin(NNCC_MULLAPUDI2016_PLUGIN);
+    loaded = true;
+  }
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  k.pipeline.auto_schedule("Mullapudi2016", target, Halide::MachineParams(static_cast<int>(cores), 4 << 20, 40));
+}
+
 Halide::Target parseTarget(const std::string &s) {
   if (s == "host") return Halide::get_host_target();
   if (!Halide::Target::validate_target_string(s)) throw EmitFailure("unknown target '" + s + "'");
@@ -375,7 +389,16 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
       const KernelSource &src = desc.kernelSources[k];
       LoweredKernel lk;
       switch (src.kind) {
-        case KernelSource::Op: lk = lowerOpKernel(g, g.ops[static_cast<size_t>(src.index)], lo); break;
+        case KernelSource::Op:
+          if (opts.schedule == "auto") {
+            LowerOptions unscheduled = lo;
+            unscheduled.schedule = false;
+            lk = lowerOpKernel(g, g.ops[static_cast<size_t>(src.index)], unscheduled);
+            autoSchedule(lk, target);
+          } else {
+            lk = lowerOpKernel(g, g.ops[static_cast<size_t>(src.index)], lo);
+          }
+          break;
         case KernelSource::TrainForward: lk = lowerTrainForwardKernel(g, g.ops[static_cast<size_t>(src.index)], lo); break;
         case KernelSource::Train: lk = lowerTrainKernel(g, bp, bp.steps[static_cast<size_t>(src.index)], lo); break;
         case KernelSource::Update: lk = lowerUpdateKernel(g, src.numel, lo); break;

@@ -16,6 +16,9 @@ struct EmitOptions {
   std::string target = "host";  // a Halide target string
   OutputKind kind = OutputKind::Object;
   bool training = true;  // emit the training entry points when the model has a training section
+  // "manual": nncc's schedules (compiler/lower); "auto": Halide's Mullapudi2016
+  // autoscheduler on every inference kernel (training kernels keep nncc's).
+  std::string schedule = "manual";
 };
 
 // Compiles `g` (already through the passes) with parameter values `params`

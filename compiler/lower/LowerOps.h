@@ -97,7 +97,10 @@ Halide::Func lowerConcat(const OpArgs &a);
 // ---- Shared helpers ----
 
 // Dense row-major bounds on a buffer of per-sample shape `s` (reversed), plus
-// a batch dimension with min 0 and a dynamic extent when `batched`.
+// a batch dimension with min 0 and a dynamic extent when `batched`. Every
+// dimension also gets an estimate for an autoscheduler: its extent, and
+// kBatchEstimate for the batch.
+constexpr int kBatchEstimate = 1;  // larger would let an autoscheduler split the batch past small batches
 void constrainDense(Halide::OutputImageParam p, const Shape &s, bool batched);
 
 // A graph input (or a kernel's input) as an ImageParam `ip` with dense

@@ -65,10 +65,11 @@ void constrainDense(Halide::OutputImageParam p, const Shape &s, bool batched) {
   int stride = 1;
   for (size_t d = 0; d < s.size(); ++d) {
     int extent = static_cast<int>(s[s.size() - 1 - d]);
-    p.dim(static_cast<int>(d)).set_bounds(0, extent).set_stride(stride);
+    p.dim(static_cast<int>(d)).set_bounds(0, extent).set_stride(stride).set_estimate(0, extent);
     stride *= extent;
   }
-  if (batched) p.dim(static_cast<int>(s.size())).set_min(0).set_stride(stride);
+  // The batch's estimate is for an autoscheduler (--schedule=auto).
+  if (batched) p.dim(static_cast<int>(s.size())).set_min(0).set_stride(stride).set_estimate(0, kBatchEstimate);
 }
 
 // A Halide name from a parameter name: "conv1.weight" -> "conv1_weight".
@@ -203,10 +204,7 @@ void schedulePointwise(Halide::Func f, const Dims &d, const LowerOptions &opts) 
 
 void scheduleReduction(Halide::Func f, const Dims &d, const std::vector<Halide::RVar> &rvars,
                        const LowerOptions &opts, int update) {
-  if (!opts.schedule) {
-    f.compute_root();  // a Func with an update cannot be inlined
-    return;
-  }
+  if (!opts.schedule) return;  // an autoscheduler decides
   f.compute_root();
   vectorizeAndParallelize(f, d, {}, false, opts);
   vectorizeAndParallelize(f.update(update), d, rvars, true, opts);

@@ -20,6 +20,8 @@ const char *driverUsage() {
          "  --inference-only       omit the training entry points\n"
          "  --max-batch N          largest batch the compiled library accepts\n"
          "  --target T             Halide target string (default host)\n"
+         "  --schedule=S           manual: nncc's schedules (default); auto: Halide's Mullapudi2016\n"
+         "                         autoscheduler for the inference kernels, for comparison\n"
          "  -O0 | -O1 | -O2        optimization level (default -O2): -O0 no passes, -O1 dropout\n"
          "                         removal and dead-value elimination, -O2 also fusion\n"
          "  --print-after-all      print the IR after each pass to stderr\n"
@@ -124,6 +126,12 @@ bool parseDriverOptions(const std::vector<std::string> &args, DriverOptions &o, 
       o.maxBatch = n;
     } else if (a == "--target") {
       if (!take(o.target)) return false;
+    } else if (a == "--schedule") {
+      if (!take(o.schedule)) return false;
+      if (o.schedule != "manual" && o.schedule != "auto") {
+        error = "unknown --schedule '" + o.schedule + "' (expected manual or auto)";
+        return false;
+      }
     } else if (a == "-O0" || a == "-O1" || a == "-O2") {
       o.optLevel = a[2] - '0';
     } else if (a == "--print-after-all") {

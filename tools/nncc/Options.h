@@ -16,6 +16,7 @@ struct DriverOptions {
   bool inferenceOnly = false;
   std::optional<int64_t> maxBatch;
   std::string target = "host";
+  std::string schedule = "manual";  // --schedule=manual|auto
   int optLevel = 2;
   bool printAfterAll = false;
   bool timePasses = false;

@@ -142,6 +142,7 @@ int run(const std::vector<std::string> &args) {
     EmitOptions eo;
     eo.target = opts.target;
     eo.training = !opts.inferenceOnly;
+    eo.schedule = opts.schedule;
     eo.kind = opts.emit == "obj"   ? OutputKind::Object
               : opts.emit == "lib" ? OutputKind::StaticLibrary
               : opts.emit == "asm" ? OutputKind::Assembly
