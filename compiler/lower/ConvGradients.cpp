@@ -7,6 +7,8 @@
 // the bias gradient sums the output gradient.
 #include "compiler/lower/Gradients.h"
 
+#include <algorithm>
+
 namespace nncc {
 namespace lower {
 
@@ -30,6 +32,45 @@ struct ConvShape {
     oh = int(a.y.shape[1]), ow = int(a.y.shape[2]);
   }
 };
+
+// The weight gradient as a GEMM over (filters x input channels) for each tap,
+// reducing over (batch, output pixels): the output gradient and the padded
+// input are first transposed to channels-innermost, then each tile of
+// up to 4v filters x 6 input channels accumulates in registers (filters
+// vectorized, channels unrolled): one vector load and kBlock broadcasts feed
+// kBlock FMAs. Parallel over (tap, channel block). groups == 1 only.
+Func conv2dWeightGradientGemm(const GradArgs &a, const ConvShape &c, const LValue &dz, Func padded, const Param &p,
+                              int v) {
+  Halide::Var kx("kx"), ky("ky"), cg("cg"), f("f"), x("x"), y("y"), n("n");
+  Halide::RDom r({{0, c.ow}, {0, c.oh}, {0, a.batch}}, a.name("r"));
+  Func dzT(a.name("dout_t")), xT(a.name("input_t")), acc(a.name("dweight_acc")), dw(a.name("dweight"));
+  dzT(f, x, y, n) = dz.f(x, y, f, n);
+  xT(cg, x, y, n) = padded(x, y, cg, n);
+  acc(f, cg, kx, ky) = 0.f;
+  acc(f, cg, kx, ky) += dzT(f, r.x, r.y, r.z) * xT(cg, r.x * c.sw - c.pl + kx * c.dw, r.y * c.sh - c.pt + ky * c.dh, r.z);
+  const Halide::ImageParam &w = a.param(ParamRole::Weight);
+  dw(kx, ky, cg, f) = acc(f, cg, kx, ky) + regularizationGradient(a, p, w(kx, ky, cg, f));
+
+  // Up to 4 vectors of filters x 6 channels: 24 accumulators of the 32
+  // vector registers, each output-gradient load feeding 6 FMAs.
+  const int kBlock = std::min(6, c.cinPerGroup);
+  int tile = v;
+  while (tile * 2 <= c.cout && tile < 4 * v) tile *= 2;
+  Halide::Var fo("fo"), fi("fi"), co("co"), ci("ci"), tap("tap");
+  dzT.compute_root().parallel(n).vectorize(f, std::min(v, c.cout), Halide::TailStrategy::GuardWithIf);
+  xT.compute_root().parallel(n);
+  // ShiftInwards keeps every tile full (v <= filters, kBlock <= channels), so
+  // the accumulator has a constant size and stays in registers.
+  dw.split(f, fo, fi, tile, Halide::TailStrategy::ShiftInwards)
+      .split(cg, co, ci, kBlock, Halide::TailStrategy::ShiftInwards)
+      .reorder(fi, ci, fo, co, kx, ky)
+      .fuse(kx, ky, tap)
+      .fuse(co, tap, tap)
+      .parallel(tap);
+  acc.compute_at(dw, fo).vectorize(f).unroll(cg);
+  acc.update().reorder(f, cg, r.x, r.y, r.z, kx, ky).vectorize(f).unroll(cg);
+  return dw;
+}
 
 }  // namespace
 
@@ -68,6 +109,8 @@ Func conv2dParamGradient(const GradArgs &a, const Param &p) {
   }
   Halide::Var kx("kx"), ky("ky"), cg("cg"), f("f");
   Func padded = padXY(a.inputs[0], 0.f, a.name("padded"));
+  int v = vectorFactor(a.opts, c.cout);
+  if (a.opts.schedule && c.groups == 1 && v > 1) return conv2dWeightGradientGemm(a, c, dz, padded, p, v);
   Expr channel = c.groups == 1 ? Expr(cg) : (f / c.coutPerGroup) * c.cinPerGroup + cg;
   Func sum(a.name("dweight_sum")), dw(a.name("dweight"));
   sum(kx, ky, cg, f) = 0.f;
