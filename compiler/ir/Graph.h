@@ -54,6 +54,16 @@ struct Op {
   // Per-layer "init" and "regularize" (dense, conv2d, conv2d_transpose).
   std::optional<InitSpec> weightInit, biasInit;
   bool regularize = true;
+  // What inference passes fused into this op's epilogue (dense, conv2d,
+  // conv2d_transpose), applied in order after its own result and before its
+  // `activation`: a batchnorm in inference mode (its four parameters appended
+  // to `params`), then a residual add (its other operand appended to
+  // `inputs`). Never set by the frontend.
+  struct Epilogue {
+    bool batchnorm = false;
+    double batchnormEpsilon = 0.0;
+    bool residual = false;
+  } fused;
 
   const Attr &attr(const std::string &name) const;
   int64_t intAttr(const std::string &name) const { return attr(name).i; }

@@ -57,6 +57,8 @@ void printGraph(const Graph &g, std::ostream &os) {
       }
       os << "}";
     }
+    if (op.fused.batchnorm) os << " +batchnorm(epsilon=" << Attr::makeFloat(op.fused.batchnormEpsilon).str() << ")";
+    if (op.fused.residual) os << " +residual(%" << g.value(op.inputs.back()).name << ")";
     if (!op.params.empty()) {
       os << " [";
       for (size_t k = 0; k < op.params.size(); ++k) os << (k ? ", " : "") << "@" << g.params[static_cast<size_t>(op.params[k])].name;

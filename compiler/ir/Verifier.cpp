@@ -20,7 +20,7 @@ bool verifyGraph(const Graph &g, Diagnostics &d) {
   for (size_t i = 0; i < g.ops.size(); ++i) {
     const Op &op = g.ops[i];
     const OpInfo &info = opInfo(op.kind);
-    int n = static_cast<int>(op.inputs.size());
+    int n = static_cast<int>(op.inputs.size()) - (op.fused.residual ? 1 : 0);  // the fused add's operand
     if (n < info.minInputs || (info.maxInputs >= 0 && n > info.maxInputs))
       fail(op.loc, "op has " + std::to_string(n) + " inputs");
     for (int in : op.inputs) {

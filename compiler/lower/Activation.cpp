@@ -73,12 +73,6 @@ std::string preActivationName(const OpArgs &a) {
   return a.op.attr("activation").hasActivation ? a.name("preact") : a.name();
 }
 
-Func applyFusedActivation(const OpArgs &a, Func producer) {
-  const Attr &attr = a.op.attr("activation");
-  if (!attr.hasActivation) return producer;
-  return activate(attr.act, LValue{producer, a.outShape}, a.namer, a.name(), a.opts);
-}
-
 // An activation layer: its own attributes make the Activation.
 Func lowerActivation(const OpArgs &a) {
   Activation act;

@@ -57,6 +57,8 @@ std::string kernelKey(const Graph &g, const Op &op) {
   std::ostringstream os;
   os << opName(op.kind) << " ->" << shapeStr(g.value(op.output).shape);
   for (const auto &kv : op.attrs) os << " " << kv.first << "=" << kv.second.str();
+  if (op.fused.batchnorm) os << " +batchnorm(" << Attr::makeFloat(op.fused.batchnormEpsilon).str() << ")";
+  if (op.fused.residual) os << " +residual";
   for (int in : op.inputs) os << " in" << shapeStr(g.value(in).shape);
   for (int p : op.params) {
     const Param &prm = g.params[static_cast<size_t>(p)];

@@ -132,9 +132,13 @@ inline Halide::Expr f32(double v) { return Halide::Expr(static_cast<float>(v)); 
 // `namer`.
 Halide::Func activate(const Activation &act, const LValue &producer, Namer &namer, const std::string &name,
                       const LowerOptions &opts);
-// The op's fused `activation` attribute applied to `producer` (its raw
-// result), or `producer` itself when it has none.
+// The op's fused epilogue applied to `producer` (its raw result): the
+// batchnorm and residual add passes fused into it (Op::fused), then its
+// `activation`; `producer` itself when there is none. Epilogue.cpp.
 Halide::Func applyFusedActivation(const OpArgs &a, Halide::Func producer);
+// Normalization.cpp: gamma / sqrt(running_var + epsilon) per channel, of the
+// op's batchnorm parameters (a batchnorm layer's, or those fused into a conv).
+Halide::Func batchNormScale(const OpArgs &a, double epsilon);
 // The Func name for an op's raw result: the op's name without a fused
 // activation, "<op>_preact" with one.
 std::string preActivationName(const OpArgs &a);

@@ -48,13 +48,18 @@ Func lowerBatchNorm(const OpArgs &a) {
   checkSameShape(a);
   Dims d = dimsOf(a.outShape);
   Halide::Var c = d.vars[halideDim(a.outShape.size(), 0)];
-  const Halide::ImageParam &gamma = a.param(ParamRole::BNWeight), &beta = a.param(ParamRole::BNBias);
-  const Halide::ImageParam &mean = a.param(ParamRole::RunningMean), &var = a.param(ParamRole::RunningVar);
-  Func scale(a.name("scale")), out(a.name());
-  scale(c) = gamma(c) / Halide::sqrt(var(c) + f32(a.op.floatAttr("epsilon")));
+  const Halide::ImageParam &beta = a.param(ParamRole::BNBias), &mean = a.param(ParamRole::RunningMean);
+  Func scale = batchNormScale(a, a.op.floatAttr("epsilon")), out(a.name());
   out(d.vars) = (a.in().f(d.exprs()) - mean(c)) * scale(c) + beta(c);
   scheduleBatchNorm(scale, out, d, a.opts);
   return out;
+}
+
+Func batchNormScale(const OpArgs &a, double epsilon) {
+  Halide::Var c("c");
+  Func scale(a.name("scale"));
+  scale(c) = a.param(ParamRole::BNWeight)(c) / Halide::sqrt(a.param(ParamRole::RunningVar)(c) + f32(epsilon));
+  return scale;
 }
 
 // y = (x - mean[c]) / std[c].

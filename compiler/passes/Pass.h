@@ -41,13 +41,17 @@ class PassManager {
 
 // The inference pipeline for an optimization level: -O0 runs nothing, -O1
 // the clean-ups (dropout removal, dead-value elimination), -O2 (the
-// default) also the fusions. With `training` (the training entry points are
-// emitted too), dropout stays: it acts in training.
+// default) also the fusions (fold-batchnorm, fuse-residual-add,
+// fuse-activation). With `training` (the training entry points are emitted
+// too), dropout stays and batchnorm and adds are not fused: they act
+// differently in training, or need their own gradients.
 PassManager buildInferencePipeline(int optLevel, bool training = false);
 
 // The passes, one per file.
 std::unique_ptr<Pass> createRemoveDropoutPass();
 std::unique_ptr<Pass> createDeadValueEliminationPass();
 std::unique_ptr<Pass> createFuseActivationPass();
+std::unique_ptr<Pass> createFoldBatchNormPass();
+std::unique_ptr<Pass> createFuseResidualAddPass();
 
 }  // namespace nncc

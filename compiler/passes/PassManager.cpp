@@ -44,7 +44,13 @@ PassManager buildInferencePipeline(int optLevel, bool training) {
     if (!training) pm.add(createRemoveDropoutPass());
     pm.add(createDeadValueEliminationPass());
   }
-  if (optLevel >= 2) pm.add(createFuseActivationPass());
+  if (optLevel >= 2) {
+    if (!training) {
+      pm.add(createFoldBatchNormPass());
+      pm.add(createFuseResidualAddPass());
+    }
+    pm.add(createFuseActivationPass());
+  }
   return pm;
 }
 

@@ -103,7 +103,7 @@ bool runConv2D(const KernelArgs &a, std::string &error) {
       }
     }
   }
-  return applyFusedActivation(a.op, a.out, error);
+  return applyFusedEpilogue(a, error);
 }
 
 // The transpose of conv2d with weight [C_in, filters/groups, kh, kw]: input
@@ -146,7 +146,7 @@ bool runConv2DTranspose(const KernelArgs &a, std::string &error) {
       }
     }
   }
-  return applyFusedActivation(a.op, a.out, error);
+  return applyFusedEpilogue(a, error);
 }
 
 }  // namespace reference

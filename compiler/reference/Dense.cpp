@@ -25,7 +25,7 @@ bool runDense(const KernelArgs &a, std::string &error) {
       a.out.data[s * units + u] = static_cast<float>(acc);
     }
   }
-  return applyFusedActivation(a.op, a.out, error);
+  return applyFusedEpilogue(a, error);
 }
 
 }  // namespace reference

@@ -36,6 +36,14 @@ using Kernel = bool (*)(const KernelArgs &args, std::string &error);
 // The kernel of an op kind; null for a kind without one.
 Kernel kernelFor(OpKind kind);
 
+// Epilogue.cpp: what passes fused after dense and the convolutions, on
+// args.out in place: batchnorm, residual add, then the activation, with the
+// same arithmetic as the standalone layers (so -O0 and -O2 agree bit for bit).
+bool applyFusedEpilogue(const KernelArgs &a, std::string &error);
+// Normalization.cpp: inference-mode batchnorm of `in` into `out` with the
+// running statistics in `args` (shared by the layer and the fused epilogue).
+bool batchNormInference(const KernelArgs &args, const TensorF32 &in, TensorF32 &out, std::string &error);
+
 // Dense.cpp
 bool runDense(const KernelArgs &a, std::string &error);
 // Conv.cpp

@@ -22,7 +22,11 @@ bool sameShape(const KernelArgs &a, std::string &error) {
 // y = (x - running_mean[c]) / sqrt(running_var[c] + epsilon) * weight[c] + bias[c].
 bool runBatchNorm(const KernelArgs &a, std::string &error) {
   if (!sameShape(a, error)) return false;
-  AxisSplit s = splitAtAxis(a.in(), 0);
+  return batchNormInference(a, a.in(), a.out, error);
+}
+
+bool batchNormInference(const KernelArgs &a, const TensorF32 &in, TensorF32 &out, std::string &error) {
+  AxisSplit s = splitAtAxis(in, 0);
   const ParamRole roles[] = {ParamRole::BNWeight, ParamRole::BNBias, ParamRole::RunningMean, ParamRole::RunningVar};
   for (ParamRole r : roles) {
     const TensorF32 *p = a.param(r);
@@ -40,23 +44,23 @@ bool runBatchNorm(const KernelArgs &a, std::string &error) {
     for (int64_t c = 0; c < s.len; ++c) {
       double sum = 0, sq = 0;
       for (int64_t o = 0; o < s.outer; ++o)
-        for (int64_t k = 0; k < s.inner; ++k) sum += a.in().data[s.at(o, c, k)];
+        for (int64_t k = 0; k < s.inner; ++k) sum += in.data[s.at(o, c, k)];
       mean[c] = sum / count;
       for (int64_t o = 0; o < s.outer; ++o)
         for (int64_t k = 0; k < s.inner; ++k) {
-          double d = a.in().data[s.at(o, c, k)] - mean[c];
+          double d = in.data[s.at(o, c, k)] - mean[c];
           sq += d * d;
         }
       var[c] = sq / count;
     }
   }
-  double eps = a.op.floatAttr("epsilon");
+  double eps = a.op.kind == OpKind::BatchNorm ? a.op.floatAttr("epsilon") : a.op.fused.batchnormEpsilon;
   for (int64_t o = 0; o < s.outer; ++o)
     for (int64_t c = 0; c < s.len; ++c) {
       double scale = double(weight[c]) / std::sqrt(var[c] + eps);
       for (int64_t k = 0; k < s.inner; ++k) {
-        double x = a.in().data[s.at(o, c, k)];
-        a.out.data[s.at(o, c, k)] = static_cast<float>((x - mean[c]) * scale + double(bias[c]));
+        double x = in.data[s.at(o, c, k)];
+        out.data[s.at(o, c, k)] = static_cast<float>((x - mean[c]) * scale + double(bias[c]));
       }
     }
   return true;

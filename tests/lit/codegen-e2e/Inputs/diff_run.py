@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""diff_run.py MODEL.json IR DRIVER DIR BATCHxTHREADS... [--rtol R] [--atol T]:
+"""diff_run.py MODEL.json IR DRIVER DIR BATCHxTHREADS... [--rtol R] [--atol T] [--weights W]:
 for each BATCHxTHREADS, runs the compiled-model DRIVER (from make_driver.py)
 and the reference interpreter (nncc-run, on PATH) on the same inputs (input i
 written by write_npy.py with seed 1 + i, inputs in IR order), and compares
@@ -18,6 +18,11 @@ for k in list(tol):
         i = args.index(k)
         tol[k] = args[i + 1]
         del args[i:i + 2]
+weights = None
+if "--weights" in args:  # the weights the object was compiled with, for the interpreter too
+    i = args.index("--weights")
+    weights = args[i + 1]
+    del args[i:i + 2]
 model, ir, driver, out, runs = args[0], open(args[1]).read(), args[2], args[3], args[4:]
 inputs = re.findall(r"^input %(\w+) : f32\[N((?:, \d+)*)\]", ir, re.M)
 os.makedirs(out, exist_ok=True)
@@ -25,7 +30,7 @@ refs = {}
 for run in runs:
     batch, threads = run.split("x")
     if batch not in refs:
-        cmd = ["nncc-run", model, "--print"]
+        cmd = ["nncc-run", model, "--print"] + (["--weights", weights] if weights else [])
         for i, (name, dims) in enumerate(inputs):
             npy = os.path.join(out, "%s_b%s.npy" % (name, batch))
             subprocess.check_call([sys.executable, write_npy, npy,
