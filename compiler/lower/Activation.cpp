@@ -51,7 +51,10 @@ Func softmax(const LValue &in, int64_t axis, bool log, Namer &namer, const std::
   sum(reduced.vars) = 0.f;
   sum(red) += Halide::exp(in.f(at) - mx(red));
   Expr shifted = in.f(full.exprs()) - mx(red);
-  out(full.vars) = log ? shifted - Halide::log(sum(red)) : Halide::exp(shifted) / sum(red);
+  // strict_float: Halide would otherwise reassociate (x - max) - log(sum)
+  // into x - (max + log(sum)), which rounds log(sum) away next to a large
+  // max (tests/lit/hostile/numerics-log-softmax.test).
+  out(full.vars) = log ? Halide::strict_float(shifted - Halide::log(sum(red))) : Halide::exp(shifted) / sum(red);
   scheduleSoftmax(mx, sum, out, reduced, full, r, opts);
   return out;
 }
