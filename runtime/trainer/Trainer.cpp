@@ -128,7 +128,7 @@ TrainResult fit(Model &model, const Dataset &train, const Dataset *validation, c
   if (haveVal) checkData(model, *validation, "validation set");
   if (o.epochs < 1) throw Error("epochs must be at least 1, not " + std::to_string(o.epochs));
   if (o.patience < 0) throw Error("patience must not be negative");
-  const int bs = resolveBatch(model, o.batchSize);
+  const int bs = o.batchSize > 0 ? resolveBatch(model, o.batchSize) : std::min(32, resolveBatch(model, 0));
   const int64_t n = train.size();
   const int64_t steps = o.dropLast ? n / bs : (n + bs - 1) / bs;
   if (steps == 0) throw Error("the training set (" + std::to_string(n) + " samples) has no full batch of " + std::to_string(bs));
