@@ -55,7 +55,7 @@ struct Series {
 
 // One panel: axes from (x0, y0) (top-left of the plot area), size w x h.
 void panel(std::ostringstream &s, double x0, double y0, double w, double h, const std::string &ylabel,
-           bool percent, const std::vector<int> &epochs, const std::vector<Series> &series) {
+           bool percent, bool legendBottom, const std::vector<int> &epochs, const std::vector<Series> &series) {
   // The y range over every finite value.
   double lo = INFINITY, hi = -INFINITY;
   for (const Series &se : series)
@@ -132,9 +132,13 @@ void panel(std::ostringstream &s, double x0, double y0, double w, double h, cons
           << "\" r=\"3\" fill=\"" << se.color << "\"><title>epoch " << epochs[i] << ": " << num(se.y[i])
           << "</title></circle>\n";
   }
-  // Legend (top right, inside the plot area).
+  // Legend (top right, or bottom right where curves rise, inside the plot area).
   s << "<g class=\"legend\" font-size=\"11\">\n";
-  double ly = y0 + 14;
+  const double boxH = 16.0 * series.size() + 6;
+  const double boxY = legendBottom ? y0 + h - boxH - 4 : y0 + 4;
+  s << "<rect x=\"" << x0 + w - 116 << "\" y=\"" << boxY << "\" width=\"110\" height=\"" << boxH
+    << "\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n";
+  double ly = boxY + 16;
   for (const Series &se : series) {
     const double lx = x0 + w - 110;
     s << "<line x1=\"" << lx << "\" y1=\"" << ly - 4 << "\" x2=\"" << lx + 20 << "\" y2=\"" << ly - 4
@@ -182,8 +186,8 @@ std::string learningCurveSvg(const std::vector<EpochStats> &history, const std::
     << xmlEscape(title.empty() ? std::string("learning curves") : title + ": learning curves") << "</text>\n";
   std::vector<Series> loss{trainLoss}, acc{trainAcc};
   if (anyVal) loss.push_back(valLoss), acc.push_back(valAcc);
-  panel(s, 75, 50, 350, 270, "loss", false, epochs, loss);
-  panel(s, 525, 50, 350, 270, "accuracy", true, epochs, acc);
+  panel(s, 75, 50, 350, 270, "loss", false, false, epochs, loss);
+  panel(s, 525, 50, 350, 270, "accuracy", true, true, epochs, acc);
   s << "</svg>\n";
   return s.str();
 }
