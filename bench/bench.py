@@ -1,0 +1,480 @@
+#!/usr/bin/env python3
+"""The benchmark (not a test); bench/run.sh runs it. Python standard library
+only: the peers (PyTorch, ONNX Runtime) run in their own processes and are
+optional (n/a when missing).
+
+For mlp, lenet5, vgg_cifar and resnet18 (examples/*.json): the machine's FMA
+peak (bench/peak.c), compile time and object size, forward latency of the
+compiled object (bench/forward.c) at batch 1 and a larger batch with 1 and 2
+threads, the same for PyTorch and ONNX Runtime with the same weights and
+inputs (outputs checked against nncc's first), and per-layer GFLOP/s: every
+distinct conv2d/dense shape of those networks compiled alone as a one-layer
+model and timed. Writes the tables to stdout and bench/results/latest.md, the
+raw numbers to bench/results/latest.raw.json.
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+NETS = [("mlp", 32), ("lenet5", 32), ("vgg_cifar", 32), ("resnet18", 8)]
+TORCH_PY = "/usr/bin/python3"
+OPENBLAS = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
+THREADS = (1, 2)
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, timeout=900, env=None):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    if p.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd[:3]), p.returncode, (p.stderr or p.stdout)[-2000:]))
+    return p.stdout
+
+
+# ---- shapes and FLOPs (the model format's rules, shared/spec/model-format.md) ----
+
+def pair(v):
+    return (v, v) if isinstance(v, int) else (v[0], v[1])
+
+
+def pads(layer, h, w, k, s, d):
+    p = layer.get("padding", "valid")
+    if p == "valid":
+        return (0, 0, 0, 0)
+    if p == "same":
+        out = []
+        for size, kk, ss, dd in ((h, k[0], s[0], d[0]), (w, k[1], s[1], d[1])):
+            total = max((math.ceil(size / ss) - 1) * ss + dd * (kk - 1) + 1 - size, 0)
+            out.append((total // 2, total - total // 2))
+        return (out[0][0], out[1][0], out[0][1], out[1][1])
+    if isinstance(p, int):
+        return (p, p, p, p)
+    if len(p) == 2:
+        return (p[0], p[1], p[0], p[1])
+    return tuple(p)
+
+
+def window_out(size, k, s, d, lo, hi, ceil_mode=False):
+    span = size + lo + hi - d * (k - 1) - 1
+    if ceil_mode:
+        o = -(-span // s) + 1
+        if (o - 1) * s >= size + lo:
+            o -= 1
+        return o
+    return span // s + 1
+
+
+def infer(model):
+    """[(name, layer, input shapes, output shape)] in layer order."""
+    shapes = {i["name"]: list(i["shape"]) for i in model["inputs"]}
+    prev = model["inputs"][0]["name"]
+    out = []
+    for i, layer in enumerate(model["layers"]):
+        t = layer["type"]
+        name = layer.get("name", "%s_%d" % (t, i))
+        ins = [shapes[n] for n in layer.get("inputs", [prev])]
+        x = ins[0]
+        if t == "dense":
+            y = [layer["units"]]
+        elif t in ("conv2d", "maxpool2d", "avgpool2d"):
+            k = pair(layer["kernel"] if t == "conv2d" else layer["size"])
+            s = pair(layer.get("stride", 1 if t == "conv2d" else layer["size"]))
+            d = pair(layer.get("dilation", 1)) if t == "conv2d" else (1, 1)
+            pt, pl, pb, pr = pads(layer, x[1], x[2], k, s, d)
+            cm = layer.get("ceil_mode", False)
+            y = [layer["filters"] if t == "conv2d" else x[0],
+                 window_out(x[1], k[0], s[0], d[0], pt, pb, cm), window_out(x[2], k[1], s[1], d[1], pl, pr, cm)]
+        elif t == "conv2d_transpose":
+            k, s, d = pair(layer["kernel"]), pair(layer.get("stride", 1)), pair(layer.get("dilation", 1))
+            pt, pl, pb, pr = pads(layer, x[1], x[2], k, s, d)
+            op = pair(layer.get("output_padding", 0))
+            y = [layer["filters"], (x[1] - 1) * s[0] - pt - pb + d[0] * (k[0] - 1) + op[0] + 1,
+                 (x[2] - 1) * s[1] - pl - pr + d[1] * (k[1] - 1) + op[1] + 1]
+        elif t in ("global_avgpool2d", "global_maxpool2d"):
+            y = [x[0]]
+        elif t == "flatten":
+            y = [math.prod(x)]
+        elif t == "reshape":
+            y = list(layer["shape"])
+            if -1 in y:
+                y[y.index(-1)] = math.prod(x) // -math.prod(y)
+        elif t == "concat":
+            ax = layer.get("axis", 0)
+            y = list(x)
+            y[ax] = sum(s[ax] for s in ins)
+        else:
+            y = list(x)
+        shapes[name] = y
+        out.append((name, layer, ins, y))
+        prev = name
+    return out
+
+
+def macs(layer, ins, y):
+    """Multiply-adds per sample of a conv2d or dense layer (None otherwise)."""
+    t = layer["type"]
+    if t == "dense":
+        return ins[0][0] * layer["units"]
+    if t == "conv2d":
+        k = pair(layer["kernel"])
+        return math.prod(y) * ins[0][0] // layer.get("groups", 1) * k[0] * k[1]
+    if t == "conv2d_transpose":
+        k = pair(layer["kernel"])
+        return math.prod(ins[0]) * layer["filters"] // layer.get("groups", 1) * k[0] * k[1]
+    return None
+
+
+def fused_activation(graph, idx):
+    """The activation that ends up in the epilogue of layer idx: its own, or an
+    activation layer right after it, possibly behind an inference batchnorm
+    (the passes fold and fuse both)."""
+    layer = graph[idx][1]
+    if layer.get("activation"):
+        return layer["activation"]
+    j = idx
+    while j + 1 < len(graph):
+        nxt = graph[j + 1][1]
+        if nxt.get("inputs", [graph[j][0]]) != [graph[j][0]]:
+            return None
+        if nxt["type"] == "batchnorm":
+            j += 1
+            continue
+        return nxt["type"] if nxt["type"] in ("relu", "sigmoid", "tanh", "leaky_relu", "elu") else None
+    return None
+
+
+# ---- measurements ----
+
+def peak(work):
+    exe = os.path.join(work, "peak")
+    run(["cc", "-O2", "-mavx512f", "-pthread", os.path.join(BENCH, "peak.c"), "-o", exe])
+    return {t: float(run([exe, str(t)])) for t in THREADS}
+
+
+def compile_model(nncc, json_path, work, name, extra=()):
+    obj = os.path.join(work, name + ".o")
+    s = time.perf_counter()
+    run([nncc, json_path, "-o", obj] + list(extra))
+    secs = time.perf_counter() - s
+    return obj, secs, os.path.getsize(obj)
+
+
+def build_driver(work, name, inp, outp):
+    exe = os.path.join(work, name + ".bench")
+    run(["cc", "-O2", "-std=c99", "-D_POSIX_C_SOURCE=199309L", "-DMODEL=" + name, "-DUMODEL=" + name.upper(),
+         "-DIN=" + inp.upper(), "-DOUT=" + outp.upper(), "-include", os.path.join(work, name + ".h"),
+         os.path.join(BENCH, "forward.c"), os.path.join(work, name + ".o"), "-o", exe, "-lpthread", "-ldl", "-lm"])
+    return exe
+
+
+def time_driver(exe, batch, thr, budget_ms, dump=None):
+    args = [exe, str(batch), str(thr), "200", str(budget_ms)] + ([dump] if dump else [])
+    med, lo, reps = run(args).split()
+    return {"median_ms": float(med), "min_ms": float(lo), "reps": int(reps)}
+
+
+def peer_lines(out):
+    res = []
+    for line in out.splitlines():
+        try:
+            res.append(json.loads(line))
+        except ValueError:
+            pass
+    return res
+
+
+def have_torch():
+    if not os.access(TORCH_PY, os.X_OK):
+        return "no " + TORCH_PY
+    p = subprocess.run([TORCH_PY, "-c", "import torch, numpy"], capture_output=True, text=True)
+    return None if p.returncode == 0 else "python3-torch not installed"
+
+
+def have_ort():
+    if not shutil.which("node"):
+        return "no node"
+    if not os.path.isdir(os.path.join(BENCH, "peers", "node_modules", "onnxruntime-node")):
+        return "onnxruntime-node not installed (bench/README.md)"
+    return None
+
+
+def run_peer(cmd, env=None, timeout=900):
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    lines = peer_lines(p.stdout)
+    err = [l["message"] for l in lines if l.get("kind") == "error"]
+    if p.returncode != 0 and not err:
+        err = [(p.stderr or "exit %d" % p.returncode).strip().splitlines()[-1]]
+    return lines, (err[0] if err else None)
+
+
+def tolerance(max_ref):
+    return 1e-4 + 1e-3 * max_ref
+
+
+# ---- formatting ----
+
+def fnum(v, digits=3):
+    if v is None:
+        return "n/a"
+    if v >= 100:
+        return "%.0f" % v
+    if v >= 10:
+        return "%.1f" % v
+    return ("%%.%df" % digits) % v
+
+
+def ratio(a, b):
+    return "n/a" if a is None or b is None else "%.2f" % (a / b)
+
+
+def table(head, rows):
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def machine():
+    info = {}
+    try:
+        for line in run(["lscpu"]).splitlines():
+            k, _, v = line.partition(":")
+            info[k.strip()] = v.strip()
+    except Exception:
+        pass
+    return info
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("build", nargs="?", default="build", help="nncc build directory (default: build)")
+    ap.add_argument("--nets", default=",".join(n for n, _ in NETS), help="comma-separated subset")
+    ap.add_argument("--budget-ms", type=float, default=2000, help="timing budget per network, batch and thread count")
+    ap.add_argument("--layer-budget-ms", type=float, default=400, help="timing budget per layer, batch and thread count")
+    ap.add_argument("--no-layers", action="store_true")
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--out", default=os.path.join(BENCH, "results", "latest.md"))
+    a = ap.parse_args()
+    build = a.build if os.path.isabs(a.build) else os.path.join(ROOT, a.build)
+    nncc = os.path.join(build, "tools", "nncc")
+    if not os.access(nncc, os.X_OK):
+        sys.exit("bench: no %s (build nncc first, or pass the build directory)" % nncc)
+    nets = [(n, b) for n, b in NETS if n in a.nets.split(",")]
+    t_start = time.time()
+    load_start = open("/proc/loadavg").read().split()[:3]
+    cpu = machine()
+    work = tempfile.mkdtemp(prefix="nncc-bench.")
+    raw = {"nets": {}, "layers": [], "peers": {}}
+    try:
+        log("bench: FMA peak ...")
+        pk = peak(work)
+        per_core = pk[1]
+        raw["peak"] = pk
+        torch_missing = "--no-peers" if a.no_peers else have_torch()
+        ort_missing = "--no-peers" if a.no_peers else have_ort()
+        env = dict(os.environ)
+        if os.path.isdir(OPENBLAS):
+            env["LD_LIBRARY_PATH"] = OPENBLAS + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+        env.pop("PYTHONPATH", None)
+        peer_note = {"torch": torch_missing, "ort": ort_missing}
+        # ---- whole networks ----
+        for net, big in nets:
+            path = os.path.join(ROOT, "examples", net + ".json")
+            with open(path) as f:
+                model = json.load(f)
+            graph = infer(model)
+            inp = model["inputs"][0]["name"]
+            outp = model.get("outputs", [graph[-1][0]])[0]
+            flops = 2 * sum(macs(l, i, y) or 0 for _, l, i, y in graph)
+            log("bench: %s: compiling ..." % net)
+            _, csec, size = compile_model(nncc, path, work, net)
+            exe = build_driver(work, net, inp, outp)
+            r = raw["nets"][net] = {"compile_s": csec, "object_bytes": size, "flop_per_sample": flops, "runs": {}}
+            cases = []
+            for batch in (1, big):
+                prefix = os.path.join(work, "%s_b%d" % (net, batch))
+                with open(prefix + ".shape.json", "w") as f:
+                    json.dump(model["inputs"][0]["shape"], f)
+                cases.append("%d:%s" % (batch, prefix))
+                for thr in THREADS:
+                    log("bench: %s: batch %d, %d thread(s) ..." % (net, batch, thr))
+                    r["runs"]["%d/%d" % (batch, thr)] = time_driver(
+                        exe, batch, thr, a.budget_ms, prefix if thr == THREADS[0] else None)
+            weights = os.path.join(work, "%s_b1.safetensors" % net)
+            onnx = os.path.join(work, net + ".onnx")
+            peers = raw["peers"][net] = {}
+            if not torch_missing:
+                log("bench: %s: PyTorch ..." % net)
+                cmd = [TORCH_PY, os.path.join(BENCH, "peers", "torch_peer.py"), path, weights,
+                       "--threads", ",".join(map(str, THREADS)), "--budget-ms", str(a.budget_ms)]
+                for c in cases:
+                    cmd += ["--case", c]
+                if not ort_missing:
+                    cmd += ["--onnx", onnx]
+                lines, err = run_peer(cmd, env)
+                peers["torch"] = {"lines": lines, "error": err}
+            if not ort_missing:
+                if not os.path.exists(onnx):
+                    peers["ort"] = {"lines": [], "error": "no ONNX export (needs the PyTorch peer)"}
+                else:
+                    log("bench: %s: ONNX Runtime ..." % net)
+                    lines, err = run_peer(["node", os.path.join(BENCH, "peers", "ort_peer.js"), onnx,
+                                           str(a.budget_ms), ",".join(map(str, THREADS))] + cases)
+                    peers["ort"] = {"lines": lines, "error": err}
+        # ---- per layer ----
+        if not a.no_layers:
+            seen = {}
+            for net, big in nets:
+                with open(os.path.join(ROOT, "examples", net + ".json")) as f:
+                    model = json.load(f)
+                graph = infer(model)
+                for idx, (name, layer, ins, y) in enumerate(graph):
+                    if layer["type"] not in ("conv2d", "dense"):
+                        continue
+                    x = ins[0]
+                    one = {"type": layer["type"], "name": "y"}
+                    if layer["type"] == "dense":
+                        one["units"] = layer["units"]
+                        desc = "dense %d->%d" % (x[0], layer["units"])
+                    else:
+                        k, s = pair(layer["kernel"]), pair(layer.get("stride", 1))
+                        d, g = pair(layer.get("dilation", 1)), layer.get("groups", 1)
+                        p = pads(layer, x[1], x[2], k, s, d)
+                        one.update({"filters": layer["filters"], "kernel": list(k), "stride": list(s),
+                                    "padding": list(p), "dilation": list(d), "groups": g})
+                        desc = "conv %dx%dx%d->%dx%dx%d k%s s%d%s" % (
+                            x[0], x[1], x[2], y[0], y[1], y[2],
+                            "%d" % k[0] if k[0] == k[1] else "%dx%d" % k, s[0],
+                            "" if g == 1 else " g%d" % g)
+                    act = fused_activation(graph, idx)
+                    if act:
+                        one["activation"] = act
+                    key = json.dumps([x, one, big], sort_keys=True)
+                    if key in seen:
+                        seen[key]["layers"].append(name)
+                        continue
+                    seen[key] = {"net": net, "layers": [name], "desc": desc + (" +relu" if act == "relu" else ""),
+                                 "input": x, "layer": one, "batches": (1, big),
+                                 "flop_per_sample": 2 * macs(layer, ins, y)}
+            for n, entry in enumerate(seen.values()):
+                mname = "layer%d" % n
+                model = {"nncc": 1, "name": mname, "inputs": [{"name": "x", "shape": entry["input"]}],
+                         "layers": [entry["layer"]], "init": {"seed": 1}}
+                jp = os.path.join(work, mname + ".json")
+                with open(jp, "w") as f:
+                    json.dump(model, f)
+                log("bench: layer %d/%d (%s %s) ..." % (n + 1, len(seen), entry["net"], entry["desc"]))
+                _, csec, _ = compile_model(nncc, jp, work, mname, ["--max-batch", str(max(entry["batches"]))])
+                exe = build_driver(work, mname, "x", "y")
+                entry["compile_s"] = csec
+                entry["runs"] = {"%d/%d" % (b, t): time_driver(exe, b, t, a.layer_budget_ms)
+                                 for b in entry["batches"] for t in THREADS}
+                raw["layers"].append(entry)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    load_end = open("/proc/loadavg").read().split()[:3]
+    raw["load"] = {"start": load_start, "end": load_end}
+
+    # ---- report ----
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", "compiler", "runtime",
+                            "tools", "frontend"], capture_output=True, text=True).stdout.strip()
+    md = ["# nncc benchmark", ""]
+    md.append("- date: %s; commit %s%s; build dir `%s`; wall time %.0f s" % (
+        datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), commit,
+        " + uncommitted compiler/runtime changes in the checkout" if dirty else "", os.path.relpath(build, ROOT),
+        time.time() - t_start))
+    md.append("- machine: %s, %s CPU(s) (%s core(s) per socket x %s socket(s), %s thread(s) per core), L2 %s, L3 %s" % (
+        cpu.get("Model name", "?"), cpu.get("CPU(s)", os.cpu_count()), cpu.get("Core(s) per socket", "?"),
+        cpu.get("Socket(s)", "?"), cpu.get("Thread(s) per core", "?"), cpu.get("L2 cache", "?"), cpu.get("L3 cache", "?")))
+    md.append("- load average (1/5/15 min) at start %s, at end %s: other processes share these cores, "
+              "so times are noisy; compare within one run" % ("/".join(load_start), "/".join(load_end)))
+    md.append("- FMA peak (bench/peak.c, 16 independent zmm FMA chains, best round): %s GFLOP/s on 1 thread, "
+              "%s on 2; %% of peak below is against threads x %.1f (the 1-thread peak)" % (
+                  fnum(pk[1]), fnum(pk[2]), per_core))
+    tinfo = ort_info = None
+    for p in raw["peers"].values():
+        for l in p.get("torch", {}).get("lines", []):
+            if l.get("kind") == "info":
+                tinfo = l
+        for l in p.get("ort", {}).get("lines", []):
+            if l.get("kind") == "info":
+                ort_info = l
+    md.append("- peers: PyTorch %s (%s; jit.trace + freeze + optimize_for_inference)%s; ONNX Runtime %s (node, "
+              "graph optimization all)%s" % (
+                  tinfo["torch"] if tinfo else "", "n/a: " + torch_missing if torch_missing else "OpenBLAS " + OPENBLAS,
+                  "", ort_info["onnxruntime"] if ort_info else "", " n/a: " + ort_missing if ort_missing else ""))
+    md += ["", "## Whole networks (forward, median ms; ratio = nncc ms / peer ms, below 1 = nncc faster)", ""]
+    rows, checks = [], []
+    for net, big in nets:
+        r = raw["nets"][net]
+        pr = raw["peers"].get(net, {})
+        pt = {(l["batch"], l["threads"]): l for l in pr.get("torch", {}).get("lines", []) if l.get("kind") == "time"}
+        po = {(l["batch"], l["threads"]): l for l in pr.get("ort", {}).get("lines", []) if l.get("kind") == "time"}
+        first = True
+        for batch in (1, big):
+            for thr in THREADS:
+                m = r["runs"]["%d/%d" % (batch, thr)]
+                gf = r["flop_per_sample"] * batch / (m["median_ms"] * 1e6)
+                tm = pt.get((batch, thr), {}).get("median_ms")
+                om = po.get((batch, thr), {}).get("median_ms")
+                rows.append([net if first else "", "%.1f" % r["compile_s"] if first else "",
+                             "%.2f" % (r["object_bytes"] / 1048576) if first else "", batch, thr,
+                             fnum(m["median_ms"]), fnum(m["min_ms"]), "%.1f" % gf, "%.0f%%" % (100 * gf / (thr * per_core)),
+                             fnum(tm), ratio(m["median_ms"], tm), fnum(om), ratio(m["median_ms"], om)])
+                first = False
+        for peer, label in (("torch", "PyTorch"), ("ort", "ONNX Runtime")):
+            missing = torch_missing if peer == "torch" else ort_missing
+            p = pr.get(peer)
+            if missing or p is None:
+                checks.append([net, label, "n/a", "n/a (%s)" % (missing or "not run")])
+                continue
+            cl = [l for l in p["lines"] if l.get("kind") == "check"]
+            if p["error"]:
+                checks.append([net, label, "n/a", "error: " + p["error"][:160]])
+            for l in cl:
+                ok = l["max_abs_diff"] <= tolerance(l["max_abs_ref"])
+                checks.append([net, label, l["batch"], "%.2e (max abs output %.3g): %s" % (
+                    l["max_abs_diff"], l["max_abs_ref"], "ok" if ok else "MISMATCH, its times are not comparable")])
+    md.append(table(["net", "compile s", "object MB", "batch", "thr", "nncc ms", "nncc min", "GFLOP/s", "% peak",
+                     "torch ms", "nncc/torch", "ort ms", "nncc/ort"], rows))
+    md += ["", "Peers' outputs vs nncc's on the same input and weights (max abs diff; ok when "
+               "<= 1e-4 + 1e-3 x max abs output):", ""]
+    md.append(table(["net", "peer", "batch", "max abs diff"], checks))
+    if raw["layers"]:
+        md += ["", "## Per layer (each distinct conv2d/dense shape compiled alone: conv/dense + bias + the fused "
+                   "activation; median ms, GFLOP/s = 2 x MACs / time, % of threads x 1-thread peak)", ""]
+        rows = []
+        for e in raw["layers"]:
+            for b in e["batches"]:
+                row = [e["net"], ", ".join(e["layers"]) if len(e["layers"]) <= 3 else "%s ... (%d)" % (
+                    ", ".join(e["layers"][:2]), len(e["layers"])), e["desc"], "%.2f" % (e["flop_per_sample"] / 1e6), b]
+                for t in THREADS:
+                    m = e["runs"]["%d/%d" % (b, t)]
+                    gf = e["flop_per_sample"] * b / (m["median_ms"] * 1e6)
+                    row += [fnum(m["median_ms"]), "%.1f" % gf, "%.0f%%" % (100 * gf / (t * per_core))]
+                rows.append(row)
+        md.append(table(["net", "layers", "shape (CxHxW in -> out)", "MFLOP/sample", "batch",
+                         "1 thr ms", "GFLOP/s", "% peak", "2 thr ms", "GFLOP/s", "% peak"], rows))
+    text = "\n".join(md) + "\n"
+    print(text)
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    with open(a.out, "w") as f:
+        f.write(text)
+    with open(os.path.splitext(a.out)[0] + ".raw.json", "w") as f:
+        json.dump(raw, f, indent=1)
+    log("bench: wrote %s" % os.path.relpath(a.out, ROOT))
+
+
+if __name__ == "__main__":
+    main()
