@@ -3,7 +3,7 @@
 // = channels) and conv2d_transpose (its adjoint, written as a gather, with
 // output_padding only enlarging the output), then the fused activation. The
 // zero padding is explicit (padXY): no tap reads its input out of bounds.
-#include "compiler/lower/LowerOps.h"
+#include "compiler/lower/ConvSchedule.h"
 
 namespace nncc {
 namespace lower {
@@ -45,6 +45,131 @@ Expr initialValue(const OpArgs &a, const Halide::Var &f) {
   return a.hasParam(ParamRole::Bias) ? Expr(a.param(ParamRole::Bias)(f)) : Expr(0.f);
 }
 
+// The channels-innermost convolution (groups = 1, at least one vector of
+// output channels): the padded input repacked as pin(ci, xp, yp, n) and the
+// weight as pw(f, ci, kx, ky), both channels innermost; a register tile of
+// `vectors` x 16 output channels x `cols` output columns accumulates over
+// (ci, kx, ky), ci innermost (one weight vector load per channel vector, one
+// broadcast per column); the epilogue runs on the tile's registers and writes
+// the NCHW output; parallel over (channel block, row, batch).
+Func convChannelsInnermost(const OpArgs &a, const ConvGeom &c, const MachineShape &m) {
+  using Halide::TailStrategy;
+  using Halide::Var;
+  Dims d = dimsOf(a.outShape);
+  Var x = d.vars[0], y = d.vars[1], f = d.vars[2], n = d.vars[3];
+  const int width = d.extents[0], lanes = m.lanes;
+  ConvTile t = chooseConvTile(m, c.cout, width);
+  Func padded = padXY(a.in(), 0.f, a.name("padded"));
+  Var ci("ci"), xp("xp"), yp("yp"), kx("kx"), ky("ky");
+  Func pin(a.name("packed_in"));
+  pin(ci, xp, yp, n) = padded(xp - c.pl, yp - c.pt, ci, n);
+  const Halide::ImageParam &w = a.param(ParamRole::Weight);  // (kx, ky, ci, f)
+  Func pw(a.name("packed_w"));
+  pw(f, ci, kx, ky) = w(kx, ky, ci, f);
+  Halide::RDom r({{0, c.cin}, {0, c.kw}, {0, c.kh}}, a.name("r"));
+  Func acc(a.name("acc"));
+  acc(x, y, f, n) = initialValue(a, f);
+  acc(x, y, f, n) += pw(f, r.x, r.y, r.z) * pin(r.x, x * c.sw + r.y * c.dw, y * c.sh + r.z * c.dh, n);
+  Func raw(preActivationName(a));
+  raw(x, y, f, n) = acc(x, y, f, n);
+
+  // The repacks: channel vectors when there are enough channels, else
+  // vectors of columns.
+  const int padW = (width - 1) * c.sw + (c.kw - 1) * c.dw + 1;
+  pin.compute_root();
+  if (c.cin >= lanes) {
+    pin.vectorize(ci, lanes, TailStrategy::ShiftInwards);
+  } else {
+    int v = vectorFactor(a.opts, padW);
+    if (v > 1) {
+      Var xo("xpo"), xi("xpi");
+      pin.split(xp, xo, xi, v, TailStrategy::ShiftInwards).reorder(xi, ci, xo, yp, n).vectorize(xi);
+    }
+  }
+  Var pyn("pyn");
+  pin.fuse(yp, n, pyn).parallel(pyn);
+  pw.compute_root().vectorize(f, lanes, TailStrategy::ShiftInwards).reorder(f, kx, ky, ci).parallel(ci);
+
+  return scheduledEpilogue(a, raw, [&](Func out) {
+    std::vector<Var> v = out.args();
+    Var ox = v[0], oy = v[1], of = v[2], on = v[3];
+    Var fo("fo"), fi("fi"), xo("xo"), xi("xi"), task("task");
+    out.compute_root()
+        .split(of, fo, fi, t.vectors * lanes, TailStrategy::ShiftInwards)
+        .split(ox, xo, xi, t.cols, TailStrategy::ShiftInwards)
+        .reorder(fi, xi, xo, fo, oy, on)
+        .vectorize(fi, lanes)
+        .unroll(fi)
+        .unroll(xi)
+        .fuse(fo, oy, task)
+        .fuse(task, on, task)
+        .parallel(task);
+    acc.compute_at(out, xo)
+        .bound_extent(f, t.vectors * lanes)
+        .bound_extent(x, t.cols)
+        .reorder_storage(f, x, y, n)
+        .reorder(f, x, y, n)
+        .vectorize(f, lanes)
+        .unroll(f)
+        .unroll(x);
+    acc.update().reorder(f, x, r.x, r.y, r.z, y, n).vectorize(f, lanes).unroll(f).unroll(x);
+  });
+}
+
+// The direct convolution on NCHW (any groups, few output channels, narrow
+// rows): the padded input copied once (no select in the taps), a register
+// tile of `xvecs` vectors of columns x `filters` output channels, the
+// weights broadcast, the epilogue on the tile; parallel over (filter block,
+// row, batch).
+Func convDirect(const OpArgs &a, const ConvGeom &c, const MachineShape &m) {
+  using Halide::TailStrategy;
+  using Halide::Var;
+  Dims d = dimsOf(a.outShape);
+  Var x = d.vars[0], y = d.vars[1], f = d.vars[2], n = d.vars[3];
+  const int width = d.extents[0];
+  DirectTile t = chooseDirectTile(m, c.cout, width);
+  Func padded = padXY(a.in(), 0.f, a.name("padded"));
+  Var xp("xp"), yp("yp"), ci("ci");
+  Func pin(a.name("padded_in"));
+  pin(xp, yp, ci, n) = padded(xp - c.pl, yp - c.pt, ci, n);
+  const Halide::ImageParam &w = a.param(ParamRole::Weight);  // (kx, ky, ci, f)
+  Halide::RDom r({{0, c.kw}, {0, c.kh}, {0, c.cinPerGroup}}, a.name("r"));
+  Expr channel = c.groups == 1 ? Expr(r.z) : (f / c.coutPerGroup) * c.cinPerGroup + r.z;
+  Func acc(a.name("acc"));
+  acc(x, y, f, n) = initialValue(a, f);
+  acc(x, y, f, n) += w(r.x, r.y, r.z, f) * pin(x * c.sw + r.x * c.dw, y * c.sh + r.y * c.dh, channel, n);
+  Func raw(preActivationName(a));
+  raw(x, y, f, n) = acc(x, y, f, n);
+
+  const int padW = (width - 1) * c.sw + (c.kw - 1) * c.dw + 1;
+  pin.compute_root();
+  int pv = vectorFactor(a.opts, padW);
+  if (pv > 1) pin.vectorize(xp, pv, TailStrategy::ShiftInwards);
+  Var pcn("pcn");
+  pin.fuse(ci, n, pcn).parallel(pcn);
+
+  const int cols = t.vec > 1 ? t.vec * t.xvecs : width;
+  return scheduledEpilogue(a, raw, [&](Func out) {
+    std::vector<Var> v = out.args();
+    Var ox = v[0], oy = v[1], of = v[2], on = v[3];
+    Var fo("fo"), fi("fi"), xo("xo"), xi("xi"), task("task");
+    out.compute_root()
+        .split(of, fo, fi, t.filters, TailStrategy::ShiftInwards)
+        .split(ox, xo, xi, cols, TailStrategy::ShiftInwards)
+        .reorder(xi, fi, xo, fo, oy, on);
+    if (t.vec > 1) out.vectorize(xi, t.vec);
+    out.unroll(xi).unroll(fi).fuse(fo, oy, task).fuse(task, on, task).parallel(task);
+    acc.compute_at(out, xo).bound_extent(f, t.filters).bound_extent(x, cols).reorder(x, f, y, n);
+    acc.update().reorder(x, f, r.x, r.y, r.z, y, n);
+    if (t.vec > 1) {
+      acc.vectorize(x, t.vec);
+      acc.update().vectorize(x, t.vec);
+    }
+    acc.unroll(x).unroll(f);
+    acc.update().unroll(x).unroll(f);
+  });
+}
+
 }  // namespace
 
 // out(x, y, f, n) = bias(f) + sum over (kx, ky, ci) of
@@ -52,6 +177,12 @@ Expr initialValue(const OpArgs &a, const Halide::Var &f) {
 // the input being zero outside.
 Func lowerConv2D(const OpArgs &a) {
   ConvGeom c(a);
+  if (a.opts.schedule && a.opts.vectorize && !scheduleOverrides().baseline) {
+    MachineShape m = machineShape(a.opts);
+    if (c.groups == 1 && m.lanes > 1 && c.cout >= m.lanes && !scheduleOverrides().forceDirect)
+      return convChannelsInnermost(a, c, m);
+    return convDirect(a, c, m);
+  }
   Dims d = dimsOf(a.outShape);
   Halide::Var x = d.vars[0], y = d.vars[1], f = d.vars[2], n = d.vars[3];
   Func padded = padXY(a.in(), 0.f, a.name("padded"));

@@ -1,0 +1,167 @@
+// Per-layer kernel benchmark (not a test): GFLOP/s of one conv2d or dense
+// layer lowered exactly as nncc lowers it (one op, bias + relu fused into its
+// epilogue), JIT-compiled for the host, median of repeated runs.
+//   kernel_bench [--baseline] [--tile VxC] [--direct] [--dense-units U] [--reps R]
+//                [--batch B[,B...]] SPEC...
+//   SPEC: name:conv:cin:H:W:cout:k:stride:pad[:groups]  or  name:dense:features:units
+// Threads: HL_NUM_THREADS (the peak is 226.5 GFLOP/s per thread: the
+// measured FMA peak of this machine, 453 on two cores). Printed: the median
+// and the minimum wall time, and the median process CPU time per thread (on
+// a shared, loaded machine the minimum and the CPU time are the steadier).
+#include "compiler/ir/ShapeInference.h"
+#include "compiler/lower/ConvSchedule.h"
+#include "compiler/lower/Lowering.h"
+#include "compiler/weights/Initializers.h"
+#include "frontend/ModelParser.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+using namespace nncc;
+
+namespace {
+
+std::vector<std::string> split(const std::string &s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, sep)) out.push_back(item);
+  return out;
+}
+
+struct Layer {
+  std::string name, json;
+  std::vector<int> inShape;
+  double flopsPerSample = 0;
+};
+
+Layer parseSpec(const std::string &spec) {
+  std::vector<std::string> f = split(spec, ':');
+  Layer l;
+  l.name = f.at(0);
+  std::ostringstream js;
+  if (f.at(1) == "conv") {
+    int cin = std::stoi(f.at(2)), h = std::stoi(f.at(3)), w = std::stoi(f.at(4)), cout = std::stoi(f.at(5));
+    int k = std::stoi(f.at(6)), s = std::stoi(f.at(7)), p = std::stoi(f.at(8));
+    int g = f.size() > 9 ? std::stoi(f.at(9)) : 1;
+    l.inShape = {cin, h, w};
+    int oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1;
+    l.flopsPerSample = 2.0 * cout * oh * ow * (cin / g) * k * k;
+    js << R"({"nncc": 1, "name": "m", "inputs": [{"name": "x", "shape": [)" << cin << "," << h << "," << w
+       << R"(]}], "layers": [{"type": "conv2d", "name": "l", "filters": )" << cout << R"(, "kernel": )" << k
+       << R"(, "stride": )" << s << R"(, "padding": )" << p << R"(, "groups": )" << g
+       << R"(, "activation": "relu"}], "outputs": ["l"]})";
+  } else {
+    int fe = std::stoi(f.at(2)), u = std::stoi(f.at(3));
+    l.inShape = {fe};
+    l.flopsPerSample = 2.0 * fe * u;
+    js << R"({"nncc": 1, "name": "m", "inputs": [{"name": "x", "shape": [)" << fe
+       << R"(]}], "layers": [{"type": "dense", "name": "l", "units": )" << u
+       << R"(, "activation": "relu"}], "outputs": ["l"]})";
+  }
+  l.json = js.str();
+  return l;
+}
+
+double cpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+Graph build(const std::string &json) {
+  Diagnostics diags;
+  std::optional<Graph> g = parseModelJson(json, "bench.json", "", diags);
+  if (g) inferShapes(*g, diags);
+  if (!g || diags.hasErrors()) {
+    diags.print(std::cerr);
+    std::exit(1);
+  }
+  return *g;
+}
+
+Halide::Buffer<float> bufferOf(const Shape &s, int batch) {
+  std::vector<int> sizes;
+  for (auto it = s.rbegin(); it != s.rend(); ++it) sizes.push_back(int(*it));
+  if (batch > 0) sizes.push_back(batch);
+  Halide::Buffer<float> b(sizes);
+  int k = 0;
+  b.for_each_value([&](float &v) { v = float((k++ * 7919) % 1000) / 1000.f - 0.5f; });
+  return b;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  std::vector<int> batches{1, 32};
+  int reps = 30;
+  bool profile = false;
+  std::vector<std::string> specs;
+  lower::ScheduleOverrides &o = lower::scheduleOverrides();
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--baseline") o.baseline = true;
+    else if (a == "--direct") o.forceDirect = true;
+    else if (a == "--profile") profile = true;
+    else if (a == "--tile") {
+      auto v = split(argv[++i], 'x');
+      o.convVectors = std::stoi(v.at(0)), o.convCols = std::stoi(v.at(1));
+    } else if (a == "--dense-units") o.denseUnits = std::stoi(argv[++i]);
+    else if (a == "--reps") reps = std::stoi(argv[++i]);
+    else if (a == "--batch") {
+      batches.clear();
+      for (auto &b : split(argv[++i], ',')) batches.push_back(std::stoi(b));
+    } else specs.push_back(a);
+  }
+  const char *thr = getenv("HL_NUM_THREADS");
+  int threads = thr ? atoi(thr) : 2;
+  double peak = 226.5 * threads;
+  for (const std::string &spec : specs) {
+    Layer l = parseSpec(spec);
+    Graph g = build(l.json);
+    g.maxBatch = std::max(g.maxBatch, int64_t(*std::max_element(batches.begin(), batches.end())));
+    LowerOptions opts;
+    opts.target = Halide::get_jit_target_from_environment();
+    if (profile) opts.target = opts.target.with_feature(Halide::Target::Profile);
+    auto c0 = std::chrono::steady_clock::now();
+    LoweredModel m = lowerGraph(g, opts);
+    m.pipeline.compile_jit(opts.target);
+    double compile = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
+    TensorMap params = initializeAll(g);
+    std::vector<Halide::Buffer<float>> keep;
+    for (size_t p = 0; p < g.params.size(); ++p) {
+      Halide::Buffer<float> b = bufferOf(g.params[p].shape, 0);
+      m.params[p].set(b);
+      keep.push_back(b);
+    }
+    for (int batch : batches) {
+      Halide::Buffer<float> in = bufferOf(g.value(g.inputs[0]).shape, batch);
+      Halide::Buffer<float> out = bufferOf(g.value(g.outputs[0]).shape, batch);
+      m.inputs[0].set(in);
+      m.pipeline.realize(out, opts.target);
+      std::vector<double> t, cpu;
+      for (int r = 0; r < reps; ++r) {
+        double c0 = cpuSeconds();
+        auto s = std::chrono::steady_clock::now();
+        m.pipeline.realize(out, opts.target);
+        t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - s).count());
+        cpu.push_back((cpuSeconds() - c0) / threads);
+      }
+      std::sort(t.begin(), t.end());
+      std::sort(cpu.begin(), cpu.end());
+      double flops = l.flopsPerSample * batch;
+      double med = t[t.size() / 2], best = t[0], cpuMed = cpu[cpu.size() / 2];
+      std::printf("%-22s batch %3d thr %d  median %8.3f ms %6.1f GF/s | min %8.3f ms %6.1f GF/s %5.1f%% peak | cpu/thr %8.3f ms %6.1f GF/s  (compile %.2fs)\n",
+                  l.name.c_str(), batch, threads, med * 1e3, flops / med / 1e9, best * 1e3, flops / best / 1e9,
+                  100 * flops / best / 1e9 / peak, cpuMed * 1e3, flops / cpuMed / 1e9, compile);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,117 @@
+// Tile choice and the scheduled epilogue shared by the conv2d and dense
+// schedules (docs/schedules.md).
+#include "compiler/lower/ConvSchedule.h"
+
+#include <algorithm>
+
+namespace nncc {
+namespace lower {
+
+MachineShape machineShape(const LowerOptions &opts) {
+  MachineShape m;
+  m.lanes = std::max(1, opts.target.natural_vector_size(Halide::Float(32)));
+  bool wide = opts.target.has_feature(Halide::Target::AVX512) || opts.target.arch == Halide::Target::ARM;
+  m.registers = wide ? 32 : 16;
+  return m;
+}
+
+ScheduleOverrides &scheduleOverrides() {
+  static ScheduleOverrides o;
+  return o;
+}
+
+namespace {
+
+// Cycles of one reduction step of a tile with `accs` accumulators and `loads`
+// vector loads or broadcasts: two FMA and two load ports, and an FMA latency
+// of 4 (fewer than 8 independent accumulators leave the FMA units idle).
+double stepCycles(int accs, int loads) {
+  return std::max({accs / 2.0, loads / 2.0, 4.0});
+}
+
+// The work computed for `extent` items in tiles of `tile` with the last tile
+// shifted inwards, relative to the work needed.
+double waste(int extent, int tile) {
+  int tiles = (extent + tile - 1) / tile;
+  return double(tiles) * tile / extent;
+}
+
+}  // namespace
+
+ConvTile chooseConvTile(const MachineShape &m, int cout, int width) {
+  const ScheduleOverrides &o = scheduleOverrides();
+  ConvTile best;
+  double bestScore = -1;
+  for (int vc = 1; vc <= 4 && vc * m.lanes <= cout; ++vc) {
+    for (int tx = 1; tx <= std::min(width, 16); ++tx) {
+      int accs = vc * tx;
+      if (accs + vc + 2 > m.registers) continue;
+      double eff = (accs / 2.0) / stepCycles(accs, vc + tx);
+      double score = eff / (waste(cout, vc * m.lanes) * waste(width, tx));
+      // Ties: fewer loads per FMA, then more accumulators.
+      score -= 1e-3 * double(vc + tx) / accs;
+      if (score > bestScore + 1e-9) bestScore = score, best = {vc, tx};
+    }
+  }
+  if (o.convVectors > 0 && o.convVectors * m.lanes <= cout) best.vectors = o.convVectors;
+  if (o.convCols > 0 && o.convCols <= width) best.cols = o.convCols;
+  return best;
+}
+
+DirectTile chooseDirectTile(const MachineShape &m, int cout, int width) {
+  DirectTile t;
+  t.vec = 1;
+  while (t.vec * 2 <= m.lanes && t.vec * 2 <= width) t.vec *= 2;
+  if (t.vec < 4) t.vec = 1;
+  // Two vectors of columns when the row holds them without much waste.
+  t.xvecs = t.vec > 1 && width >= 2 * t.vec && waste(width, 2 * t.vec) <= waste(width, t.vec) * 1.1 ? 2 : 1;
+  int room = m.registers - 2 * t.xvecs - 2;
+  t.filters = std::max(1, std::min(cout, room / t.xvecs));
+  t.filters = std::min(t.filters, 8);
+  // Fewest wasted filters: the largest tile size with the least waste.
+  int bestF = t.filters;
+  for (int f = t.filters; f >= std::max(1, t.filters / 2); --f)
+    if (waste(cout, f) < waste(cout, bestF) - 1e-9) bestF = f;
+  t.filters = bestF;
+  return t;
+}
+
+namespace {
+
+// Per-channel tables (1-D Funcs, such as the folded batchnorm's scale) that
+// the unscheduled epilogue reads become compute_root; the walk goes through
+// the epilogue's element-wise Funcs, not into the raw result or the op's
+// inputs (`stop`).
+void rootTables(const Halide::Internal::Function &f, std::set<std::string> &stop) {
+  for (const auto &kv : Halide::Internal::find_direct_calls(f)) {
+    const Halide::Internal::Function &g = kv.second;
+    if (!stop.insert(g.name()).second || g.has_update_definition()) continue;
+    if (g.dimensions() == 1)
+      Halide::Func(g).compute_root();
+    else
+      rootTables(g, stop);
+  }
+}
+
+}  // namespace
+
+Halide::Func scheduledEpilogue(const OpArgs &a, Halide::Func raw, const std::function<void(Halide::Func)> &tile) {
+  const Attr &attr = a.op.attr("activation");
+  bool softmax = attr.hasActivation && (attr.act.kind == OpKind::Softmax || attr.act.kind == OpKind::LogSoftmax);
+  if (softmax) {
+    tile(raw);
+    return applyFusedActivation(a, raw);
+  }
+  LowerOptions unscheduled = a.opts;
+  unscheduled.schedule = false;
+  OpArgs b{a.g, a.op, unscheduled, a.namer, a.inputs, a.params, a.outShape};
+  Halide::Func out = applyFusedActivation(b, raw);
+  std::set<std::string> stop{raw.name()};
+  for (const LValue *in : a.inputs) stop.insert(in->f.name());
+  rootTables(out.function(), stop);
+  tile(out);
+  return out;
+}
+
+}  // namespace lower
+}  // namespace nncc

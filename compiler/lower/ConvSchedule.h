@@ -1,0 +1,58 @@
+// The fast schedules of conv2d and dense (docs/schedules.md): register-tile
+// choice from the target's vector width and register count and the layer's
+// shape, and the common ending of a scheduled kernel (the fused epilogue
+// computed inside the register tile). Used by Conv.cpp and Dense.cpp.
+#pragma once
+#include "compiler/lower/LowerOps.h"
+
+#include <functional>
+
+namespace nncc {
+namespace lower {
+
+// What the schedules know of the target.
+struct MachineShape {
+  int lanes = 16;    // f32 lanes of a natural vector (16 AVX-512, 8 AVX2, 4 NEON/SSE)
+  int registers = 32; // vector registers (32 AVX-512 and AArch64, 16 otherwise)
+};
+MachineShape machineShape(const LowerOptions &opts);
+
+// The register tile of the channels-innermost convolution: `vectors` vectors
+// of output channels x `cols` output columns of one row, all accumulators in
+// registers, the input channels the innermost reduction.
+struct ConvTile {
+  int vectors = 0, cols = 0;
+};
+// The best tile for `cout` output channels and an output row of `width`
+// columns (cout >= lanes, width >= 1): the fewest wasted lanes and columns
+// (tails are computed by shifting the last tile inwards) and the fewest loads
+// per FMA, with room left for the weights and the broadcast input.
+ConvTile chooseConvTile(const MachineShape &m, int cout, int width);
+
+// The register tile of the direct (NCHW) convolution: `xvecs` vectors of `vec`
+// output columns x `filters` output channels.
+struct DirectTile {
+  int vec = 1, xvecs = 1, filters = 1;
+};
+DirectTile chooseDirectTile(const MachineShape &m, int cout, int width);
+
+// Tile overrides for bench/kernels (0: the choice above). Not for the compiler.
+struct ScheduleOverrides {
+  int convVectors = 0, convCols = 0;
+  int denseUnits = 0;
+  bool forceDirect = false;
+  bool baseline = false;  // the generic schedule of before (for before/after numbers)
+};
+ScheduleOverrides &scheduleOverrides();
+
+// The op's output from its raw result `raw` (a pure Func over the output's
+// dimensions): the fused epilogue (applyFusedActivation) built unscheduled,
+// so that it inlines into `raw`'s consumer, its per-channel tables computed
+// once; then `tile(out)` schedules the output Func (compute_root, register
+// tile, the raw result's accumulator computed inside). A softmax activation
+// (a reduction over the raw result) instead gets `tile(raw)` and its own
+// schedule after it.
+Halide::Func scheduledEpilogue(const OpArgs &a, Halide::Func raw, const std::function<void(Halide::Func)> &tile);
+
+}  // namespace lower
+}  // namespace nncc
