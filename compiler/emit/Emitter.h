@@ -10,7 +10,7 @@
 
 namespace nncc {
 
-enum class OutputKind { Object, StaticLibrary, Assembly, LLVMIR };
+enum class OutputKind { Object, StaticLibrary, Assembly, LLVMIR, CppSource };
 
 struct EmitOptions {
   std::string target = "host";  // a Halide target string

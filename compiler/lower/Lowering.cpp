@@ -160,6 +160,7 @@ Halide::Func lowerOp(const Graph &g, const Op &op, const LowerOptions &opts, Nam
 // ---- The schedule policy ----
 
 int vectorFactor(const LowerOptions &opts, int extent) {
+  if (!opts.vectorize) return 1;
   int natural = opts.target.natural_vector_size(Halide::Float(32));
   int v = 1;
   while (v * 2 <= natural && v * 2 <= extent) v *= 2;

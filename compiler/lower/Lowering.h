@@ -30,6 +30,10 @@ struct LowerOptions {
   // false: leave every Func with Halide's default schedule, for a caller
   // that schedules the pipeline itself (an autoscheduler).
   bool schedule = true;
+  // false: no explicit vectorization (vectorFactor is 1), for Halide's C++
+  // backend, which lacks some vector forms (predicated loads, odd shuffles);
+  // the C++ compiler vectorizes the scalar loops itself.
+  bool vectorize = true;
 };
 
 struct LoweredModel {

@@ -23,7 +23,9 @@ using namespace nncc;
 
 namespace {
 
-bool needsCode(const std::string &emit) { return emit == "obj" || emit == "lib" || emit == "llvm" || emit == "asm"; }
+bool needsCode(const std::string &emit) {
+  return emit == "obj" || emit == "lib" || emit == "cpp" || emit == "llvm" || emit == "asm";
+}
 
 // "dir/model.o" -> "dir/model.h"; a library's "dir/libmodel.a" -> "dir/model.h".
 std::string headerBeside(const std::string &path) {
@@ -66,11 +68,6 @@ int run(const std::vector<std::string> &args) {
   if (opts.version) {
     std::cout << "nncc version " << NNCC_VERSION << " (model format 1)\n";
     return 0;
-  }
-  if (opts.emit == "cpp") {
-    std::cerr << "nncc: error: output kind '" << opts.emit
-              << "' is not supported by this version of nncc yet; use -o FILE.o\n";
-    return 1;
   }
   if ((needsCode(opts.emit) || opts.emit == "header") && opts.output.empty()) {
     std::cerr << "nncc: error: --emit=" << opts.emit << " needs -o FILE\n";
@@ -145,6 +142,7 @@ int run(const std::vector<std::string> &args) {
     eo.schedule = opts.schedule;
     eo.kind = opts.emit == "obj"   ? OutputKind::Object
               : opts.emit == "lib" ? OutputKind::StaticLibrary
+              : opts.emit == "cpp" ? OutputKind::CppSource
               : opts.emit == "asm" ? OutputKind::Assembly
                                    : OutputKind::LLVMIR;
     std::string bytes;
@@ -154,7 +152,8 @@ int run(const std::vector<std::string> &args) {
       return userError ? 1 : 2;
     }
     out.files.emplace_back(opts.output, bytes);
-    if (opts.emit == "obj" || opts.emit == "lib") out.files.emplace_back(headerBeside(opts.output), writeHeader(*g, !opts.inferenceOnly));
+    if (opts.emit == "obj" || opts.emit == "lib" || opts.emit == "cpp")
+      out.files.emplace_back(headerBeside(opts.output), writeHeader(*g, !opts.inferenceOnly));
   }
   if (!out.write(error)) {
     std::cerr << "nncc: error: " << error << "\n";
