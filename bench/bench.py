@@ -13,6 +13,7 @@ model and timed. Writes the tables to stdout and bench/results/latest.md, the
 raw numbers to bench/results/latest.raw.json.
 """
 import argparse
+import concurrent.futures
 import datetime
 import json
 import math
@@ -286,51 +287,55 @@ def main():
         if os.path.isdir(OPENBLAS):
             env["LD_LIBRARY_PATH"] = OPENBLAS + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
         env.pop("PYTHONPATH", None)
-        peer_note = {"torch": torch_missing, "ort": ort_missing}
         # ---- whole networks ----
         for net, big in nets:
-            path = os.path.join(ROOT, "examples", net + ".json")
-            with open(path) as f:
-                model = json.load(f)
-            graph = infer(model)
-            inp = model["inputs"][0]["name"]
-            outp = model.get("outputs", [graph[-1][0]])[0]
-            flops = 2 * sum(macs(l, i, y) or 0 for _, l, i, y in graph)
-            log("bench: %s: compiling ..." % net)
-            _, csec, size = compile_model(nncc, path, work, net)
-            exe = build_driver(work, net, inp, outp)
-            r = raw["nets"][net] = {"compile_s": csec, "object_bytes": size, "flop_per_sample": flops, "runs": {}}
-            cases = []
-            for batch in (1, big):
-                prefix = os.path.join(work, "%s_b%d" % (net, batch))
-                with open(prefix + ".shape.json", "w") as f:
-                    json.dump(model["inputs"][0]["shape"], f)
-                cases.append("%d:%s" % (batch, prefix))
-                for thr in THREADS:
-                    log("bench: %s: batch %d, %d thread(s) ..." % (net, batch, thr))
-                    r["runs"]["%d/%d" % (batch, thr)] = time_driver(
-                        exe, batch, thr, a.budget_ms, prefix if thr == THREADS[0] else None)
-            weights = os.path.join(work, "%s_b1.safetensors" % net)
-            onnx = os.path.join(work, net + ".onnx")
-            peers = raw["peers"][net] = {}
-            if not torch_missing:
-                log("bench: %s: PyTorch ..." % net)
-                cmd = [TORCH_PY, os.path.join(BENCH, "peers", "torch_peer.py"), path, weights,
-                       "--threads", ",".join(map(str, THREADS)), "--budget-ms", str(a.budget_ms)]
-                for c in cases:
-                    cmd += ["--case", c]
+            try:
+                path = os.path.join(ROOT, "examples", net + ".json")
+                with open(path) as f:
+                    model = json.load(f)
+                graph = infer(model)
+                inp = model["inputs"][0]["name"]
+                outp = model.get("outputs", [graph[-1][0]])[0]
+                flops = 2 * sum(macs(l, i, y) or 0 for _, l, i, y in graph)
+                log("bench: %s: compiling ..." % net)
+                _, csec, size = compile_model(nncc, path, work, net)
+                exe = build_driver(work, net, inp, outp)
+                r = raw["nets"][net] = {"compile_s": csec, "object_bytes": size, "flop_per_sample": flops, "runs": {}}
+                cases = []
+                for batch in (1, big):
+                    prefix = os.path.join(work, "%s_b%d" % (net, batch))
+                    with open(prefix + ".shape.json", "w") as f:
+                        json.dump(model["inputs"][0]["shape"], f)
+                    cases.append("%d:%s" % (batch, prefix))
+                    for thr in THREADS:
+                        log("bench: %s: batch %d, %d thread(s) ..." % (net, batch, thr))
+                        r["runs"]["%d/%d" % (batch, thr)] = time_driver(
+                            exe, batch, thr, a.budget_ms, prefix if thr == THREADS[0] else None)
+                weights = os.path.join(work, "%s_b1.safetensors" % net)
+                onnx = os.path.join(work, net + ".onnx")
+                peers = raw["peers"][net] = {}
+                if not torch_missing:
+                    log("bench: %s: PyTorch ..." % net)
+                    cmd = [TORCH_PY, os.path.join(BENCH, "peers", "torch_peer.py"), path, weights,
+                           "--threads", ",".join(map(str, THREADS)), "--budget-ms", str(a.budget_ms)]
+                    for c in cases:
+                        cmd += ["--case", c]
+                    if not ort_missing:
+                        cmd += ["--onnx", onnx]
+                    lines, err = run_peer(cmd, env)
+                    peers["torch"] = {"lines": lines, "error": err}
                 if not ort_missing:
-                    cmd += ["--onnx", onnx]
-                lines, err = run_peer(cmd, env)
-                peers["torch"] = {"lines": lines, "error": err}
-            if not ort_missing:
-                if not os.path.exists(onnx):
-                    peers["ort"] = {"lines": [], "error": "no ONNX export (needs the PyTorch peer)"}
-                else:
-                    log("bench: %s: ONNX Runtime ..." % net)
-                    lines, err = run_peer(["node", os.path.join(BENCH, "peers", "ort_peer.js"), onnx,
-                                           str(a.budget_ms), ",".join(map(str, THREADS))] + cases)
-                    peers["ort"] = {"lines": lines, "error": err}
+                    if not os.path.exists(onnx):
+                        peers["ort"] = {"lines": [], "error": "no ONNX export (needs the PyTorch peer)"}
+                    else:
+                        log("bench: %s: ONNX Runtime ..." % net)
+                        lines, err = run_peer(["node", os.path.join(BENCH, "peers", "ort_peer.js"), onnx,
+                                               str(a.budget_ms), ",".join(map(str, THREADS))] + cases)
+                        peers["ort"] = {"lines": lines, "error": err}
+            except Exception as e:  # a compile or run that fails: an error row, and on
+                log("bench: %s: %s" % (net, e))
+                raw["nets"][net] = {"error": str(e).splitlines()[0][:300] if str(e) else type(e).__name__}
+                raw["peers"].pop(net, None)
         # ---- per layer ----
         if not a.no_layers:
             seen = {}
@@ -366,19 +371,35 @@ def main():
                     seen[key] = {"net": net, "layers": [name], "desc": desc + (" +relu" if act == "relu" else ""),
                                  "input": x, "layer": one, "batches": (1, big),
                                  "flop_per_sample": 2 * macs(layer, ins, y)}
-            for n, entry in enumerate(seen.values()):
-                mname = "layer%d" % n
-                model = {"nncc": 1, "name": mname, "inputs": [{"name": "x", "shape": entry["input"]}],
-                         "layers": [entry["layer"]], "init": {"seed": 1}}
+            # compile them all first, two at a time (their compile times are not
+            # reported), then time them one by one
+            entries = list(seen.values())
+
+            def build_layer(n):
+                e, mname = entries[n], "layer%d" % n
+                model = {"nncc": 1, "name": mname, "inputs": [{"name": "x", "shape": e["input"]}],
+                         "layers": [e["layer"]], "init": {"seed": 1}}
                 jp = os.path.join(work, mname + ".json")
                 with open(jp, "w") as f:
                     json.dump(model, f)
-                log("bench: layer %d/%d (%s %s) ..." % (n + 1, len(seen), entry["net"], entry["desc"]))
-                _, csec, _ = compile_model(nncc, jp, work, mname, ["--max-batch", str(max(entry["batches"]))])
-                exe = build_driver(work, mname, "x", "y")
-                entry["compile_s"] = csec
-                entry["runs"] = {"%d/%d" % (b, t): time_driver(exe, b, t, a.layer_budget_ms)
-                                 for b in entry["batches"] for t in THREADS}
+                try:
+                    _, e["compile_s"], _ = compile_model(nncc, jp, work, mname, ["--max-batch", str(max(e["batches"]))])
+                    return build_driver(work, mname, "x", "y")
+                except Exception as err:
+                    e["error"] = str(err).splitlines()[0][:300]
+                    return None
+
+            log("bench: compiling %d one-layer models ..." % len(entries))
+            with concurrent.futures.ThreadPoolExecutor(max(1, min(2, os.cpu_count() or 1))) as pool:
+                exes = list(pool.map(build_layer, range(len(entries))))
+            for n, (entry, exe) in enumerate(zip(entries, exes)):
+                log("bench: layer %d/%d (%s %s) ..." % (n + 1, len(entries), entry["net"], entry["desc"]))
+                try:
+                    if exe:
+                        entry["runs"] = {"%d/%d" % (b, t): time_driver(exe, b, t, a.layer_budget_ms)
+                                         for b in entry["batches"] for t in THREADS}
+                except Exception as err:
+                    entry["error"] = str(err).splitlines()[0][:300]
                 raw["layers"].append(entry)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -386,14 +407,25 @@ def main():
     raw["load"] = {"start": load_start, "end": load_end}
 
     # ---- report ----
+    src = ROOT
+    try:
+        with open(os.path.join(build, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("CMAKE_HOME_DIRECTORY:"):
+                    src = line.split("=", 1)[1].strip()
+    except OSError:
+        pass
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", "compiler", "runtime",
                             "tools", "frontend"], capture_output=True, text=True).stdout.strip()
     md = ["# nncc benchmark", ""]
-    md.append("- date: %s; commit %s%s; build dir `%s`; wall time %.0f s" % (
-        datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), commit,
-        " + uncommitted compiler/runtime changes in the checkout" if dirty else "", os.path.relpath(build, ROOT),
-        time.time() - t_start))
+    if os.path.realpath(src) == os.path.realpath(ROOT):
+        built = "nncc built from this checkout%s" % (
+            " (with uncommitted compiler/runtime changes)" if dirty else "")
+    else:
+        built = "nncc built from `%s`" % src
+    md.append("- date: %s; checkout at commit %s; %s, build dir `%s`; bench wall time %.0f s" % (
+        datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), commit, built, build, time.time() - t_start))
     md.append("- machine: %s, %s CPU(s) (%s core(s) per socket x %s socket(s), %s thread(s) per core), L2 %s, L3 %s" % (
         cpu.get("Model name", "?"), cpu.get("CPU(s)", os.cpu_count()), cpu.get("Core(s) per socket", "?"),
         cpu.get("Socket(s)", "?"), cpu.get("Thread(s) per core", "?"), cpu.get("L2 cache", "?"), cpu.get("L3 cache", "?")))
@@ -418,6 +450,9 @@ def main():
     rows, checks = [], []
     for net, big in nets:
         r = raw["nets"][net]
+        if "error" in r:
+            rows.append([net, "error: " + r["error"][:200]] + [""] * 11)
+            continue
         pr = raw["peers"].get(net, {})
         pt = {(l["batch"], l["threads"]): l for l in pr.get("torch", {}).get("lines", []) if l.get("kind") == "time"}
         po = {(l["batch"], l["threads"]): l for l in pr.get("ort", {}).get("lines", []) if l.get("kind") == "time"}
@@ -456,6 +491,10 @@ def main():
                    "activation; median ms, GFLOP/s = 2 x MACs / time, % of threads x 1-thread peak)", ""]
         rows = []
         for e in raw["layers"]:
+            if "runs" not in e:
+                rows.append([e["net"], ", ".join(e["layers"][:3]), e["desc"], "%.2f" % (e["flop_per_sample"] / 1e6),
+                             "error: " + e.get("error", "?")[:200]] + [""] * 6)
+                continue
             for b in e["batches"]:
                 row = [e["net"], ", ".join(e["layers"]) if len(e["layers"]) <= 3 else "%s ... (%d)" % (
                     ", ".join(e["layers"][:2]), len(e["layers"])), e["desc"], "%.2f" % (e["flop_per_sample"] / 1e6), b]

@@ -194,7 +194,7 @@ class Net(nn.Module):
         for i, layer in enumerate(model["layers"]):
             name = layer.get("name", "%s_%d" % (layer["type"], i))
             ins = layer.get("inputs", [prev])
-            mod = Layer(layer, [shapes[n] for n in ins])
+            mod = Layer(layer, [shapes[n] for n in ins]).eval()
             with torch.no_grad():
                 values[name] = mod([values[n] for n in ins])
             shapes[name] = list(values[name].shape[1:])
