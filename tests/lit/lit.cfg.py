@@ -29,3 +29,5 @@ for kv in filter(None, getattr(config, "nncc_sanitize_env", "").split(";")):
     config.environment[k] = v
 if getattr(config, "nncc_sanitize", ""):
     config.available_features.add("sanitizer")
+if os.path.isdir("/usr/share/datasets/fashion-mnist"):
+    config.available_features.add("fashion-mnist")
