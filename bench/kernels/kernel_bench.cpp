@@ -4,6 +4,8 @@
 //   kernel_bench [--baseline] [--tile VxC] [--direct] [--dense-units U] [--reps R]
 //                [--batch B[,B...]] SPEC...
 //   SPEC: name:conv:cin:H:W:cout:k:stride:pad[:groups]  or  name:dense:features:units
+//         or model:PATH.json (the whole network as one JIT pipeline, lowerGraph,
+//         unoptimized graph; GFLOP/s over its conv2d and dense layers)
 // Threads: HL_NUM_THREADS (the peak is 226.5 GFLOP/s per thread: the
 // measured FMA peak of this machine, 453 on two cores). Printed: the median
 // and the minimum wall time, and the median process CPU time per thread (on
@@ -19,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -41,10 +44,37 @@ struct Layer {
   double flopsPerSample = 0;
 };
 
+Graph build(const std::string &json);
+
+// 2 x multiply-adds of every conv2d and dense layer, per sample.
+double networkFlops(const Graph &g) {
+  double flops = 0;
+  for (const Op &op : g.ops) {
+    const Shape &out = g.value(op.output).shape;
+    if (op.kind == OpKind::Conv2D) {
+      const auto &k = op.intsAttr("kernel");
+      double cinPerGroup = double(g.value(op.inputs[0]).shape[0]) / double(op.intAttr("groups"));
+      flops += 2.0 * double(numElements(out)) * cinPerGroup * double(k[0] * k[1]);
+    } else if (op.kind == OpKind::Dense) {
+      flops += 2.0 * double(numElements(out)) * double(g.value(op.inputs[0]).shape[0]);
+    }
+  }
+  return flops;
+}
+
 Layer parseSpec(const std::string &spec) {
   std::vector<std::string> f = split(spec, ':');
   Layer l;
   l.name = f.at(0);
+  if (l.name == "model") {
+    std::ifstream in(f.at(1));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    l.json = ss.str();
+    l.name = f.at(1).substr(f.at(1).find_last_of('/') + 1);
+    l.flopsPerSample = networkFlops(build(l.json));
+    return l;
+  }
   std::ostringstream js;
   if (f.at(1) == "conv") {
     int cin = std::stoi(f.at(2)), h = std::stoi(f.at(3)), w = std::stoi(f.at(4)), cout = std::stoi(f.at(5));
@@ -102,6 +132,7 @@ int main(int argc, char **argv) {
   std::vector<int> batches{1, 32};
   int reps = 30;
   bool profile = false;
+  std::string asmFile;
   std::vector<std::string> specs;
   lower::ScheduleOverrides &o = lower::scheduleOverrides();
   for (int i = 1; i < argc; ++i) {
@@ -109,6 +140,7 @@ int main(int argc, char **argv) {
     if (a == "--baseline") o.baseline = true;
     else if (a == "--direct") o.forceDirect = true;
     else if (a == "--profile") profile = true;
+    else if (a == "--asm") asmFile = argv[++i];
     else if (a == "--tile") {
       auto v = split(argv[++i], 'x');
       o.convVectors = std::stoi(v.at(0)), o.convCols = std::stoi(v.at(1));
@@ -131,6 +163,11 @@ int main(int argc, char **argv) {
     if (profile) opts.target = opts.target.with_feature(Halide::Target::Profile);
     auto c0 = std::chrono::steady_clock::now();
     LoweredModel m = lowerGraph(g, opts);
+    if (!asmFile.empty()) {
+      m.pipeline.compile_to_assembly(asmFile, m.arguments(), "kernel", opts.target);
+      m.pipeline.compile_to_lowered_stmt(asmFile + ".stmt", m.arguments(), Halide::Text, opts.target);
+      continue;
+    }
     m.pipeline.compile_jit(opts.target);
     double compile = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
     TensorMap params = initializeAll(g);
@@ -142,8 +179,10 @@ int main(int argc, char **argv) {
     }
     for (int batch : batches) {
       Halide::Buffer<float> in = bufferOf(g.value(g.inputs[0]).shape, batch);
-      Halide::Buffer<float> out = bufferOf(g.value(g.outputs[0]).shape, batch);
       m.inputs[0].set(in);
+      std::vector<Halide::Buffer<>> outs;
+      for (int o : g.outputs) outs.push_back(bufferOf(g.value(o).shape, batch));
+      Halide::Realization out(outs);
       m.pipeline.realize(out, opts.target);
       std::vector<double> t, cpu;
       for (int r = 0; r < reps; ++r) {

@@ -45,8 +45,13 @@ Expr initialValue(const OpArgs &a, const Halide::Var &f) {
   return a.hasParam(ParamRole::Bias) ? Expr(a.param(ParamRole::Bias)(f)) : Expr(0.f);
 }
 
-// The channels-innermost convolution (groups = 1, at least one vector of
-// output channels): the padded input repacked as pin(ci, xp, yp, n) and the
+// Below this reduction length (cin x kh x kw) the channels-innermost tile's
+// NCHW stores (one lane at a time) cost more than its FMAs: the first layers
+// (cin = 1 or 3) take the direct convolution.
+constexpr int kMinChannelsInnermostReduction = 64;
+
+// The channels-innermost convolution (groups = 1, whole vectors of output
+// channels): the padded input repacked as pin(ci, xp, yp, n) and the
 // weight as pw(f, ci, kx, ky), both channels innermost; a register tile of
 // `vectors` x 16 output channels x `cols` output columns accumulates over
 // (ci, kx, ky), ci innermost (one weight vector load per channel vector, one
@@ -64,12 +69,16 @@ Func convChannelsInnermost(const OpArgs &a, const ConvGeom &c, const MachineShap
   Func pin(a.name("packed_in"));
   pin(ci, xp, yp, n) = padded(xp - c.pl, yp - c.pt, ci, n);
   const Halide::ImageParam &w = a.param(ParamRole::Weight);  // (kx, ky, ci, f)
+  // The weight in blocks of `block` output channels, each block one
+  // contiguous stream in the order the tile reads it (ci, kx, ky).
+  const int block = t.vectors * lanes;
+  Var fb("fb");
   Func pw(a.name("packed_w"));
-  pw(f, ci, kx, ky) = w(kx, ky, ci, f);
+  pw(f, ci, kx, ky, fb) = w(kx, ky, ci, fb * block + f);
   Halide::RDom r({{0, c.cin}, {0, c.kw}, {0, c.kh}}, a.name("r"));
   Func acc(a.name("acc"));
   acc(x, y, f, n) = initialValue(a, f);
-  acc(x, y, f, n) += pw(f, r.x, r.y, r.z) * pin(r.x, x * c.sw + r.y * c.dw, y * c.sh + r.z * c.dh, n);
+  acc(x, y, f, n) += pw(f % block, r.x, r.y, r.z, f / block) * pin(r.x, x * c.sw + r.y * c.dw, y * c.sh + r.z * c.dh, n);
   Func raw(preActivationName(a));
   raw(x, y, f, n) = acc(x, y, f, n);
 
@@ -88,25 +97,26 @@ Func convChannelsInnermost(const OpArgs &a, const ConvGeom &c, const MachineShap
   }
   Var pyn("pyn");
   pin.fuse(yp, n, pyn).parallel(pyn);
-  pw.compute_root().vectorize(f, lanes, TailStrategy::ShiftInwards).reorder(f, kx, ky, ci).parallel(ci);
+  pw.compute_root().bound(f, 0, block).vectorize(f, lanes).unroll(f).reorder(f, kx, ky, ci, fb).parallel(fb);
 
   return scheduledEpilogue(a, raw, [&](Func out) {
     std::vector<Var> v = out.args();
     Var ox = v[0], oy = v[1], of = v[2], on = v[3];
-    Var fo("fo"), fi("fi"), xo("xo"), xi("xi"), task("task");
+    Var fo("fo"), fi("fi"), xo("xo"), xi("xi"), rows("rows"), task("task");
     out.compute_root()
-        .split(of, fo, fi, t.vectors * lanes, TailStrategy::ShiftInwards)
+        .split(of, fo, fi, block, TailStrategy::RoundUp)  // block divides cout
         .split(ox, xo, xi, t.cols, TailStrategy::ShiftInwards)
-        .reorder(fi, xi, xo, fo, oy, on)
+        .reorder(fi, xi, xo, oy, on, fo)
         .vectorize(fi, lanes)
         .unroll(fi)
         .unroll(xi)
-        .fuse(fo, oy, task)
-        .fuse(task, on, task)
+        .fuse(on, fo, task)
         .parallel(task);
     acc.compute_at(out, xo)
         .bound_extent(f, t.vectors * lanes)
         .bound_extent(x, t.cols)
+        .bound_extent(y, 1)
+        .bound_extent(n, 1)
         .reorder_storage(f, x, y, n)
         .reorder(f, x, y, n)
         .vectorize(f, lanes)
@@ -152,14 +162,19 @@ Func convDirect(const OpArgs &a, const ConvGeom &c, const MachineShape &m) {
   return scheduledEpilogue(a, raw, [&](Func out) {
     std::vector<Var> v = out.args();
     Var ox = v[0], oy = v[1], of = v[2], on = v[3];
-    Var fo("fo"), fi("fi"), xo("xo"), xi("xi"), task("task");
+    Var fo("fo"), fi("fi"), xo("xo"), xi("xi"), rows("rows"), task("task");
     out.compute_root()
         .split(of, fo, fi, t.filters, TailStrategy::ShiftInwards)
         .split(ox, xo, xi, cols, TailStrategy::ShiftInwards)
         .reorder(xi, fi, xo, fo, oy, on);
     if (t.vec > 1) out.vectorize(xi, t.vec);
-    out.unroll(xi).unroll(fi).fuse(fo, oy, task).fuse(task, on, task).parallel(task);
-    acc.compute_at(out, xo).bound_extent(f, t.filters).bound_extent(x, cols).reorder(x, f, y, n);
+    out.unroll(xi).unroll(fi).fuse(fo, oy, rows).fuse(rows, on, task).parallel(task);
+    acc.compute_at(out, xo)
+        .bound_extent(f, t.filters)
+        .bound_extent(x, cols)
+        .bound_extent(y, 1)
+        .bound_extent(n, 1)
+        .reorder(x, f, y, n);
     acc.update().reorder(x, f, r.x, r.y, r.z, y, n);
     if (t.vec > 1) {
       acc.vectorize(x, t.vec);
@@ -179,7 +194,8 @@ Func lowerConv2D(const OpArgs &a) {
   ConvGeom c(a);
   if (a.opts.schedule && a.opts.vectorize && !scheduleOverrides().baseline) {
     MachineShape m = machineShape(a.opts);
-    if (c.groups == 1 && m.lanes > 1 && c.cout >= m.lanes && !scheduleOverrides().forceDirect)
+    bool deep = c.cin * c.kh * c.kw >= kMinChannelsInnermostReduction;
+    if (c.groups == 1 && m.lanes > 1 && c.cout % m.lanes == 0 && deep && !scheduleOverrides().forceDirect)
       return convChannelsInnermost(a, c, m);
     return convDirect(a, c, m);
   }

@@ -43,17 +43,21 @@ ConvTile chooseConvTile(const MachineShape &m, int cout, int width) {
   ConvTile best;
   double bestScore = -1;
   for (int vc = 1; vc <= 4 && vc * m.lanes <= cout; ++vc) {
+    if (cout % (vc * m.lanes)) continue;  // whole blocks of channels
     for (int tx = 1; tx <= std::min(width, 16); ++tx) {
       int accs = vc * tx;
-      if (accs + vc + 2 > m.registers) continue;
+      // At most 3/4 of the registers hold accumulators: the rest take the
+      // weight vectors and the broadcast input.
+      if (accs * 4 > m.registers * 3 || accs + vc + 2 > m.registers) continue;
       double eff = (accs / 2.0) / stepCycles(accs, vc + tx);
       double score = eff / (waste(cout, vc * m.lanes) * waste(width, tx));
-      // Ties: fewer loads per FMA, then more accumulators.
-      score -= 1e-3 * double(vc + tx) / accs;
+      // Ties: fewer weight loads per FMA (the weights stream from L2, the
+      // broadcast input from L1): more columns.
+      score -= 1e-3 / tx;
       if (score > bestScore + 1e-9) bestScore = score, best = {vc, tx};
     }
   }
-  if (o.convVectors > 0 && o.convVectors * m.lanes <= cout) best.vectors = o.convVectors;
+  if (o.convVectors > 0 && cout % (o.convVectors * m.lanes) == 0) best.vectors = o.convVectors;
   if (o.convCols > 0 && o.convCols <= width) best.cols = o.convCols;
   return best;
 }

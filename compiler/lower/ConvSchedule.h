@@ -23,9 +23,9 @@ MachineShape machineShape(const LowerOptions &opts);
 struct ConvTile {
   int vectors = 0, cols = 0;
 };
-// The best tile for `cout` output channels and an output row of `width`
-// columns (cout >= lanes, width >= 1): the fewest wasted lanes and columns
-// (tails are computed by shifting the last tile inwards) and the fewest loads
+// The best tile for `cout` output channels (a multiple of the lanes; the
+// block of channels divides it) and an output row of `width` columns: the
+// fewest wasted columns (the last tile is shifted inwards) and the fewest loads
 // per FMA, with room left for the weights and the broadcast input.
 ConvTile chooseConvTile(const MachineShape &m, int cout, int width);
 

@@ -1,0 +1,148 @@
+// Differential tests of the fast conv2d and dense schedules (docs/schedules.md)
+// against the reference interpreter, one test per schedule variant and the
+// shapes that reach each of its code paths: the channels-innermost register
+// tile (column tails, narrow rows, 1x1, stride, dilation, padding, channel
+// blocks of 1-3 vectors, the softmax epilogue), the direct NCHW tile (first
+// layers, channels that are not whole vectors, groups, depthwise, rows
+// narrower than a vector), and the dense dot-product tile (feature
+// remainders, unit tails, fewer features than a vector). Each model runs at
+// batch 1, an odd batch and its max_batch.
+#include "InterpreterTest.h"
+#include "compiler/lower/ConvSchedule.h"
+#include "compiler/lower/Lowering.h"
+
+namespace nncc {
+namespace testing {
+// LowerTest.cpp: lower, JIT-run and compare every output with the reference
+// interpreter (1e-4 relative + 1e-5 absolute), for each batch size.
+void expectMatchesReference(const std::string &json, std::vector<int64_t> batches = {1, 3});
+}  // namespace testing
+}  // namespace nncc
+
+using namespace nncc::testing;
+
+namespace {
+
+const std::vector<int64_t> kBatches{1, 3, 6};
+
+// A model on an input x of shape `shape`, max_batch 6, whose layers all read x
+// (unless they name their inputs) and are all outputs.
+std::string model(const std::string &shape, const std::vector<std::pair<std::string, std::string>> &layers) {
+  std::string json = R"({"nncc": 1, "name": "m", "max_batch": 6, "inputs": [{"name": "x", "shape": )" + shape +
+                     R"(}], "layers": [)";
+  std::string outputs;
+  for (size_t k = 0; k < layers.size(); ++k) {
+    const std::string &attrs = layers[k].second;
+    std::string inputs = attrs.find("\"inputs\"") == std::string::npos ? R"("inputs": ["x"], )" : "";
+    json += (k ? ", " : "") + std::string(R"({"name": ")") + layers[k].first + "\", " + inputs + attrs + "}";
+    outputs += (k ? ", \"" : "\"") + layers[k].first + "\"";
+  }
+  return json + "], \"outputs\": [" + outputs + "]}";
+}
+
+// Forces tile sizes for one test (the schedules' own choice otherwise).
+struct Overrides {
+  explicit Overrides(nncc::lower::ScheduleOverrides o) { nncc::lower::scheduleOverrides() = o; }
+  ~Overrides() { nncc::lower::scheduleOverrides() = nncc::lower::ScheduleOverrides(); }
+};
+
+}  // namespace
+
+TEST(LowerConvSchedule, ChannelsInnermostShapes) {
+  // 16 channels in: every conv here has cin*kh*kw >= 64 and whole vectors
+  // of output channels.
+  expectMatchesReference(model("[16, 13, 11]", {
+      {"c32", R"("type": "conv2d", "filters": 32, "kernel": 3, "padding": 1, "activation": "relu")"},
+      {"c48_valid", R"("type": "conv2d", "filters": 48, "kernel": 3)"},
+      {"c16_s2", R"("type": "conv2d", "filters": 16, "kernel": 3, "stride": 2, "padding": 1, "use_bias": false)"},
+      {"c64_dil", R"("type": "conv2d", "filters": 64, "kernel": 3, "dilation": [2, 3], "padding": [2, 3, 1, 0])"},
+      {"c32_rect", R"("type": "conv2d", "filters": 32, "kernel": [2, 5], "stride": [1, 2], "padding": 1)"},
+      {"c16_1x1", R"("type": "conv2d", "inputs": ["c32"], "filters": 16, "kernel": 1, "activation": "sigmoid")"},
+      {"c32_1col", R"("type": "conv2d", "filters": 32, "kernel": [3, 11])"},
+      {"c32_sm", R"("type": "conv2d", "filters": 32, "kernel": 3, "activation": "softmax")"},
+      {"c16_lsm", R"("type": "conv2d", "filters": 16, "kernel": 3, "stride": 3, "activation": {"type": "log_softmax", "axis": 2})"}}),
+      kBatches);
+}
+
+TEST(LowerConvSchedule, ChannelsInnermostSmallSpatial) {
+  expectMatchesReference(model("[32, 4, 4]", {
+      {"s4", R"("type": "conv2d", "filters": 64, "kernel": 3, "padding": "same", "activation": "relu")"},
+      {"s2", R"("type": "conv2d", "filters": 32, "kernel": 3, "stride": 2, "padding": 1)"},
+      {"s1", R"("type": "conv2d", "filters": 16, "kernel": 4, "activation": "elu")"},
+      {"s4b", R"("type": "conv2d", "inputs": ["s4"], "filters": 32, "kernel": 3, "padding": 1)"}}),
+      kBatches);
+  expectMatchesReference(model("[24, 8, 8]", {
+      {"s8", R"("type": "conv2d", "filters": 48, "kernel": 3, "padding": 1, "activation": "tanh")"},
+      {"s8_s2", R"("type": "conv2d", "filters": 32, "kernel": 3, "stride": 2, "padding": 1)"}}),
+      kBatches);
+}
+
+TEST(LowerConvSchedule, ChannelsInnermostForcedTiles) {
+  // Tiles that leave column tails (shifted inwards) and single vectors.
+  for (auto tile : {std::pair<int, int>{1, 3}, {2, 5}, {4, 6}, {1, 12}}) {
+    nncc::lower::ScheduleOverrides o;
+    o.convVectors = tile.first, o.convCols = tile.second;
+    Overrides guard(o);
+    SCOPED_TRACE("tile " + std::to_string(tile.first) + "x" + std::to_string(tile.second));
+    expectMatchesReference(model("[8, 9, 14]", {
+        {"a", R"("type": "conv2d", "filters": 64, "kernel": 3, "padding": 1, "activation": "relu")"},
+        {"b", R"("type": "conv2d", "filters": 16, "kernel": 3, "stride": 2, "dilation": 2, "padding": 2)"}}),
+        {1, 3});
+  }
+}
+
+TEST(LowerConvSchedule, DirectShapes) {
+  expectMatchesReference(model("[3, 12, 29]", {
+      {"first", R"("type": "conv2d", "filters": 64, "kernel": 3, "padding": 1, "activation": "relu")"},
+      {"first_s2", R"("type": "conv2d", "filters": 16, "kernel": 7, "stride": 2, "padding": 3)"},
+      {"odd6", R"("type": "conv2d", "filters": 6, "kernel": 5, "padding": 2)"},
+      {"odd20", R"("type": "conv2d", "filters": 20, "kernel": 3, "dilation": 2, "use_bias": false)"},
+      {"sm", R"("type": "conv2d", "filters": 5, "kernel": 3, "activation": {"type": "softmax", "axis": 0})"}}),
+      kBatches);
+  // Rows narrower than a vector (8, 4) and than 4 columns (3, 1).
+  expectMatchesReference(model("[16, 5, 10]", {
+      {"w8", R"("type": "conv2d", "filters": 24, "kernel": 3)"},
+      {"w4", R"("type": "conv2d", "filters": 6, "kernel": 3, "stride": 2, "padding": 1)"},
+      {"w3", R"("type": "conv2d", "filters": 7, "kernel": [3, 4], "stride": 3)"},
+      {"w1", R"("type": "conv2d", "filters": 12, "kernel": [5, 10], "activation": "leaky_relu")"}}),
+      kBatches);
+}
+
+TEST(LowerConvSchedule, DirectGroupsAndDepthwise) {
+  expectMatchesReference(model("[32, 10, 18]", {
+      {"g2", R"("type": "conv2d", "filters": 32, "kernel": 3, "groups": 2, "padding": 1, "activation": "relu")"},
+      {"g4", R"("type": "conv2d", "filters": 64, "kernel": 3, "groups": 4, "stride": 2)"},
+      {"dw", R"("type": "conv2d", "filters": 32, "kernel": 3, "groups": 32, "padding": 1)"},
+      {"dw_s2", R"("type": "conv2d", "filters": 32, "kernel": 3, "groups": 32, "stride": 2, "padding": "same")"},
+      {"dw_x2", R"("type": "conv2d", "filters": 64, "kernel": 3, "groups": 32, "dilation": 2, "activation": "relu")"},
+      {"dw_small", R"("type": "conv2d", "inputs": ["dw_s2"], "filters": 32, "kernel": 3, "groups": 32)"}}),
+      kBatches);
+}
+
+TEST(LowerConvSchedule, ForcedDirectMatchesToo) {
+  nncc::lower::ScheduleOverrides o;
+  o.forceDirect = true;
+  Overrides guard(o);
+  expectMatchesReference(model("[16, 9, 20]", {
+      {"a", R"("type": "conv2d", "filters": 32, "kernel": 3, "padding": 1, "activation": "relu")"},
+      {"b", R"("type": "conv2d", "filters": 17, "kernel": 3, "stride": 2)"}}),
+      {1, 3});
+}
+
+TEST(LowerDenseSchedule, FeatureRemaindersUnitTailsBatches) {
+  expectMatchesReference(model("[100]", {
+      {"u256", R"("type": "dense", "units": 256, "activation": "relu")"},
+      {"u10", R"("type": "dense", "units": 10)"},
+      {"u13", R"("type": "dense", "units": 13, "use_bias": false, "activation": "sigmoid")"},
+      {"u3", R"("type": "dense", "units": 3, "activation": "softmax")"},
+      {"u1", R"("type": "dense", "units": 1)"},
+      {"chain", R"("type": "dense", "inputs": ["u256"], "units": 20, "activation": "tanh")"}}),
+      kBatches);
+  // Exactly whole vectors of features, and fewer features than a vector.
+  expectMatchesReference(model("[64]", {{"w", R"("type": "dense", "units": 37)"}}), kBatches);
+  expectMatchesReference(model("[7]", {{"s", R"("type": "dense", "units": 9, "activation": "relu")"}}), kBatches);
+  nncc::lower::ScheduleOverrides o;
+  o.denseUnits = 3;
+  Overrides guard(o);
+  expectMatchesReference(model("[40]", {{"t", R"("type": "dense", "units": 11)"}}), {1, 3});
+}
