@@ -226,7 +226,7 @@ def tolerance(max_ref):
 # ---- formatting ----
 
 def fnum(v, digits=3):
-    if v is None:
+    if v is None or v != v:
         return "n/a"
     if v >= 100:
         return "%.0f" % v
@@ -261,9 +261,10 @@ def main():
     ap.add_argument("build", nargs="?", default="build", help="nncc build directory (default: build)")
     ap.add_argument("--nets", default=",".join(n for n, _ in NETS), help="comma-separated subset")
     ap.add_argument("--budget-ms", type=float, default=2000, help="timing budget per network, batch and thread count")
-    ap.add_argument("--layer-budget-ms", type=float, default=400, help="timing budget per layer, batch and thread count")
+    ap.add_argument("--layer-budget-ms", type=float, default=1000, help="timing budget per layer, batch and thread count")
     ap.add_argument("--no-layers", action="store_true")
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--note", default="", help="a line for the header (e.g. which commit nncc was built from)")
     ap.add_argument("--out", default=os.path.join(BENCH, "results", "latest.md"))
     a = ap.parse_args()
     build = a.build if os.path.isabs(a.build) else os.path.join(ROOT, a.build)
@@ -366,9 +367,10 @@ def main():
                         one["activation"] = act
                     key = json.dumps([x, one, big], sort_keys=True)
                     if key in seen:
-                        seen[key]["layers"].append(name)
+                        seen[key]["layers"].append(name if seen[key]["net"] == net else "%s:%s" % (net, name))
+                        seen[key]["members"].append((net, name))
                         continue
-                    seen[key] = {"net": net, "layers": [name], "desc": desc + (" +relu" if act == "relu" else ""),
+                    seen[key] = {"net": net, "layers": [name], "members": [(net, name)], "desc": desc + (" +relu" if act == "relu" else ""),
                                  "input": x, "layer": one, "batches": (1, big),
                                  "flop_per_sample": 2 * macs(layer, ins, y)}
             # compile them all first, two at a time (their compile times are not
@@ -426,6 +428,8 @@ def main():
         built = "nncc built from `%s`" % src
     md.append("- date: %s; checkout at commit %s; %s, build dir `%s`; bench wall time %.0f s" % (
         datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), commit, built, build, time.time() - t_start))
+    if a.note:
+        md.append("- note: " + a.note)
     md.append("- machine: %s, %s CPU(s) (%s core(s) per socket x %s socket(s), %s thread(s) per core), L2 %s, L3 %s" % (
         cpu.get("Model name", "?"), cpu.get("CPU(s)", os.cpu_count()), cpu.get("Core(s) per socket", "?"),
         cpu.get("Socket(s)", "?"), cpu.get("Thread(s) per core", "?"), cpu.get("L2 cache", "?"), cpu.get("L3 cache", "?")))
@@ -434,6 +438,9 @@ def main():
     md.append("- FMA peak (bench/peak.c, 16 independent zmm FMA chains, best round): %s GFLOP/s on 1 thread, "
               "%s on 2; %% of peak below is against threads x %.1f (the 1-thread peak)" % (
                   fnum(pk[1]), fnum(pk[2]), per_core))
+    if pk[2] < 1.6 * pk[1]:
+        md.append("- **warning**: 2 threads reached only %.1fx the 1-thread FMA peak: other processes held a core "
+                  "during this run, so its 2-thread times say little (rerun on a quieter machine)" % (pk[2] / pk[1]))
     tinfo = ort_info = None
     for p in raw["peers"].values():
         for l in p.get("torch", {}).get("lines", []):
@@ -448,10 +455,22 @@ def main():
                   "", ort_info["onnxruntime"] if ort_info else "", " n/a: " + ort_missing if ort_missing else ""))
     md += ["", "## Whole networks (forward, median ms; ratio = nncc ms / peer ms, below 1 = nncc faster)", ""]
     rows, checks = [], []
+    layer_ms = {}  # (net, batch, threads) -> sum of its conv/dense layers' one-layer medians
+    for e in raw["layers"]:
+        for net, _ in e["members"]:
+            for key, m in e.get("runs", {}).items():
+                b, t = map(int, key.split("/"))
+                layer_ms.setdefault((net, b, t), 0.0)
+                layer_ms[(net, b, t)] += m["median_ms"]
+        if "runs" not in e:
+            for net, _ in e["members"]:
+                for b in e["batches"]:
+                    for t in THREADS:
+                        layer_ms[(net, b, t)] = float("nan")
     for net, big in nets:
         r = raw["nets"][net]
         if "error" in r:
-            rows.append([net, "error: " + r["error"][:200]] + [""] * 11)
+            rows.append([net, "error: " + r["error"][:200]] + [""] * 12)
             continue
         pr = raw["peers"].get(net, {})
         pt = {(l["batch"], l["threads"]): l for l in pr.get("torch", {}).get("lines", []) if l.get("kind") == "time"}
@@ -465,7 +484,7 @@ def main():
                 om = po.get((batch, thr), {}).get("median_ms")
                 rows.append([net if first else "", "%.1f" % r["compile_s"] if first else "",
                              "%.2f" % (r["object_bytes"] / 1048576) if first else "", batch, thr,
-                             fnum(m["median_ms"]), fnum(m["min_ms"]), "%.1f" % gf, "%.0f%%" % (100 * gf / (thr * per_core)),
+                             fnum(m["median_ms"]), fnum(m["min_ms"]), fnum(layer_ms.get((net, batch, thr))), "%.1f" % gf, "%.0f%%" % (100 * gf / (thr * per_core)),
                              fnum(tm), ratio(m["median_ms"], tm), fnum(om), ratio(m["median_ms"], om)])
                 first = False
         for peer, label in (("torch", "PyTorch"), ("ort", "ONNX Runtime")):
@@ -481,9 +500,11 @@ def main():
                 ok = l["max_abs_diff"] <= tolerance(l["max_abs_ref"])
                 checks.append([net, label, l["batch"], "%.2e (max abs output %.3g): %s" % (
                     l["max_abs_diff"], l["max_abs_ref"], "ok" if ok else "MISMATCH, its times are not comparable")])
-    md.append(table(["net", "compile s", "object MB", "batch", "thr", "nncc ms", "nncc min", "GFLOP/s", "% peak",
+    md.append(table(["net", "compile s", "object MB", "batch", "thr", "nncc ms", "nncc min", "layers ms", "GFLOP/s", "% peak",
                      "torch ms", "nncc/torch", "ort ms", "nncc/ort"], rows))
-    md += ["", "Peers' outputs vs nncc's on the same input and weights (max abs diff; ok when "
+    md += ["", "`layers ms`: the sum of the per-layer medians below over the network's conv2d/dense layers "
+               "(what the rest of the network, and the difference between a kernel alone and inside the "
+               "network, add is `nncc ms` minus it).", "", "Peers' outputs vs nncc's on the same input and weights (max abs diff; ok when "
                "<= 1e-4 + 1e-3 x max abs output):", ""]
     md.append(table(["net", "peer", "batch", "max abs diff"], checks))
     if raw["layers"]:
