@@ -449,10 +449,13 @@ def main():
         for l in p.get("ort", {}).get("lines", []):
             if l.get("kind") == "info":
                 ort_info = l
-    md.append("- peers: PyTorch %s (%s; jit.trace + freeze + optimize_for_inference)%s; ONNX Runtime %s (node, "
-              "graph optimization all)%s" % (
-                  tinfo["torch"] if tinfo else "", "n/a: " + torch_missing if torch_missing else "OpenBLAS " + OPENBLAS,
-                  "", ort_info["onnxruntime"] if ort_info else "", " n/a: " + ort_missing if ort_missing else ""))
+    tdesc = ("n/a (%s)" % torch_missing if torch_missing else
+             "%s with OpenBLAS (%s), jit.trace + freeze + optimize_for_inference" % (
+                 tinfo["torch"] if tinfo else "?", OPENBLAS))
+    odesc = ("n/a (%s)" % ort_missing if ort_missing else
+             "%s (onnxruntime-node, graph optimization all, the PyTorch peer's ONNX export)" % (
+                 ort_info["onnxruntime"] if ort_info else "?"))
+    md.append("- peers: PyTorch %s; ONNX Runtime %s" % (tdesc, odesc))
     md += ["", "## Whole networks (forward, median ms; ratio = nncc ms / peer ms, below 1 = nncc faster)", ""]
     rows, checks = [], []
     layer_ms = {}  # (net, batch, threads) -> sum of its conv/dense layers' one-layer medians
