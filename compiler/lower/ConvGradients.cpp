@@ -33,6 +33,19 @@ struct ConvShape {
   }
 };
 
+// The bias gradient of both convolutions: the output gradient summed over
+// the batch and the output pixels, per filter.
+Func convBiasGradient(const GradArgs &a, const ConvShape &c, const LValue &dz) {
+  Halide::RDom r({{0, c.ow}, {0, c.oh}, {0, a.batch}}, a.name("r"));
+  Halide::Var f("f");
+  Func db(a.name("dbias"));
+  db(f) = 0.f;
+  db(f) += dz.f(r.x, r.y, f, r.z);
+  db.compute_root();
+  db.update().parallel(f);
+  return db;
+}
+
 // The weight gradient as a GEMM over (filters x input channels) for each tap,
 // reducing over (batch, output pixels): the output gradient and the padded
 // input are first transposed to channels-innermost, then each tile of
@@ -97,16 +110,8 @@ Func conv2dInputGradient(const GradArgs &a) {
 Func conv2dParamGradient(const GradArgs &a, const Param &p) {
   ConvShape c(a);
   LValue dz = gradThroughFusedActivation(a);
+  if (p.role == ParamRole::Bias) return convBiasGradient(a, c, dz);
   Halide::RDom r({{0, c.ow}, {0, c.oh}, {0, a.batch}}, a.name("r"));
-  if (p.role == ParamRole::Bias) {
-    Halide::Var f("f");
-    Func db(a.name("dbias"));
-    db(f) = 0.f;
-    db(f) += dz.f(r.x, r.y, f, r.z);
-    db.compute_root();
-    db.update().parallel(f);
-    return db;
-  }
   Halide::Var kx("kx"), ky("ky"), cg("cg"), f("f");
   Func padded = padXY(a.inputs[0], 0.f, a.name("padded"));
   int v = vectorFactor(a.opts, c.cout);
@@ -149,16 +154,7 @@ Func conv2dTransposeInputGradient(const GradArgs &a) {
 Func conv2dTransposeParamGradient(const GradArgs &a, const Param &p) {
   ConvShape c(a);
   LValue dz = gradThroughFusedActivation(a);
-  if (p.role == ParamRole::Bias) {
-    Halide::RDom r({{0, c.ow}, {0, c.oh}, {0, a.batch}}, a.name("r"));
-    Halide::Var f("f");
-    Func db(a.name("dbias"));
-    db(f) = 0.f;
-    db(f) += dz.f(r.x, r.y, f, r.z);
-    db.compute_root();
-    db.update().parallel(f);
-    return db;
-  }
+  if (p.role == ParamRole::Bias) return convBiasGradient(a, c, dz);
   int ih = static_cast<int>(a.inputs[0].shape[1]), iw = static_cast<int>(a.inputs[0].shape[2]);
   Halide::RDom r({{0, iw}, {0, ih}, {0, a.batch}}, a.name("r"));
   Halide::Var kx("kx"), ky("ky"), fo("fo"), ci("ci");

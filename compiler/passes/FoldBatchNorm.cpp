@@ -13,8 +13,6 @@
 namespace nncc {
 namespace {
 
-bool hasEpilogue(OpKind k) { return k == OpKind::Dense || k == OpKind::Conv2D || k == OpKind::Conv2DTranspose; }
-
 class FoldBatchNorm : public Pass {
  public:
   const char *name() const override { return "fold-batchnorm"; }

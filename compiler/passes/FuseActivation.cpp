@@ -9,8 +9,6 @@
 namespace nncc {
 namespace {
 
-bool hasEpilogue(OpKind k) { return k == OpKind::Dense || k == OpKind::Conv2D || k == OpKind::Conv2DTranspose; }
-
 class FuseActivation : public Pass {
  public:
   const char *name() const override { return "fuse-activation"; }

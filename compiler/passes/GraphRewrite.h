@@ -19,4 +19,10 @@ bool isGraphOutput(const Graph &g, int value);
 // parameters; renumbers values, ops and parameters.
 void eraseOps(Graph &g, const std::vector<bool> &erase);
 
+// Whether ops of this kind have an epilogue that passes can fuse into
+// (Op::fused, the `activation` attribute): dense and the convolutions.
+inline bool hasEpilogue(OpKind k) {
+  return k == OpKind::Dense || k == OpKind::Conv2D || k == OpKind::Conv2DTranspose;
+}
+
 }  // namespace nncc
