@@ -181,8 +181,8 @@ def build_driver(work, name, inp, outp):
 
 def time_driver(exe, batch, thr, budget_ms, dump=None):
     args = [exe, str(batch), str(thr), "200", str(budget_ms)] + ([dump] if dump else [])
-    med, lo, reps = run(args).split()
-    return {"median_ms": float(med), "min_ms": float(lo), "reps": int(reps)}
+    med, lo, reps, share = run(args).split()
+    return {"median_ms": float(med), "min_ms": float(lo), "reps": int(reps), "cpu_per_wall": float(share)}
 
 
 def peer_lines(out):
@@ -473,7 +473,7 @@ def main():
     for net, big in nets:
         r = raw["nets"][net]
         if "error" in r:
-            rows.append([net, "error: " + r["error"][:200]] + [""] * 12)
+            rows.append([net, "error: " + r["error"][:200]] + [""] * 13)
             continue
         pr = raw["peers"].get(net, {})
         pt = {(l["batch"], l["threads"]): l for l in pr.get("torch", {}).get("lines", []) if l.get("kind") == "time"}
@@ -485,10 +485,14 @@ def main():
                 gf = r["flop_per_sample"] * batch / (m["median_ms"] * 1e6)
                 tm = pt.get((batch, thr), {}).get("median_ms")
                 om = po.get((batch, thr), {}).get("median_ms")
+                tc = pt.get((batch, thr), {}).get("cpu_per_wall")
+                oc = po.get((batch, thr), {}).get("cpu_per_wall")
                 rows.append([net if first else "", "%.1f" % r["compile_s"] if first else "",
                              "%.2f" % (r["object_bytes"] / 1048576) if first else "", batch, thr,
-                             fnum(m["median_ms"]), fnum(m["min_ms"]), fnum(layer_ms.get((net, batch, thr))), "%.1f" % gf, "%.0f%%" % (100 * gf / (thr * per_core)),
-                             fnum(tm), ratio(m["median_ms"], tm), fnum(om), ratio(m["median_ms"], om)])
+                             fnum(m["median_ms"]), fnum(m["min_ms"]), "%.2f" % m["cpu_per_wall"],
+                             fnum(layer_ms.get((net, batch, thr))), "%.1f" % gf, "%.0f%%" % (100 * gf / (thr * per_core)),
+                             fnum(tm) + (" (%.2f)" % tc if tc is not None else ""), ratio(m["median_ms"], tm),
+                             fnum(om) + (" (%.2f)" % oc if oc is not None else ""), ratio(m["median_ms"], om)])
                 first = False
         for peer, label in (("torch", "PyTorch"), ("ort", "ONNX Runtime")):
             missing = torch_missing if peer == "torch" else ort_missing
@@ -503,8 +507,19 @@ def main():
                 ok = l["max_abs_diff"] <= tolerance(l["max_abs_ref"])
                 checks.append([net, label, l["batch"], "%.2e (max abs output %.3g): %s" % (
                     l["max_abs_diff"], l["max_abs_ref"], "ok" if ok else "MISMATCH, its times are not comparable")])
-    md.append(table(["net", "compile s", "object MB", "batch", "thr", "nncc ms", "nncc min", "layers ms", "GFLOP/s", "% peak",
-                     "torch ms", "nncc/torch", "ort ms", "nncc/ort"], rows))
+    md.append(table(["net", "compile s", "object MB", "batch", "thr", "nncc ms", "nncc min", "cpu/wall", "layers ms", "GFLOP/s", "% peak",
+                     "torch ms (cpu/wall)", "nncc/torch", "ort ms (cpu/wall)", "nncc/ort"], rows))
+    starved = [(k, v["cpu_per_wall"]) for k, v in
+               [("%s %s" % (n, bt), m) for n, r in raw["nets"].items() for bt, m in r.get("runs", {}).items()] +
+               [("%s %s" % (e["desc"], bt), m) for e in raw["layers"] for bt, m in e.get("runs", {}).items()]
+               if k.endswith("/1") and v["cpu_per_wall"] < 0.9]
+    md += ["", "`cpu/wall`: the process's CPU time over the wall time of the timed calls: about 1.0 for 1 thread "
+               "with a core to itself, up to 2.0 for 2 threads that both had a core; lower values mean other "
+               "processes took the cores (or, with 2 threads, the threads waited)."]
+    if starved:
+        md.append("**%d of the 1-thread measurements got less than 0.9 of a core** (worst: %s (batch/threads) at %.2f): "
+                  "their times are inflated by other processes." % (
+                      len(starved), min(starved, key=lambda x: x[1])[0], min(x[1] for x in starved)))
     md += ["", "`layers ms`: the sum of the per-layer medians below over the network's conv2d/dense layers "
                "(what the rest of the network, and the difference between a kernel alone and inside the "
                "network, add is `nncc ms` minus it).", "", "Peers' outputs vs nncc's on the same input and weights (max abs diff; ok when "

@@ -24,6 +24,12 @@ static int cmp(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+static double cpu(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
 static int write_f32(const char *path, const float *v, size_t n) {
   FILE *f = fopen(path, "wb");
   int ok = f && fwrite(v, sizeof(float), n, f) == n;
@@ -66,13 +72,16 @@ int main(int argc, char **argv) {
   int fit = w > 0 ? (int)(budget_ms / w) : reps, least = w > 1000 ? 3 : 5;
   if (fit < reps) reps = fit > least ? fit : least;
   double *t = calloc((size_t)reps, sizeof(double));
+  double c0 = cpu(), w0 = now();
   for (int r = 0; r < reps; ++r) {
     double s = now();
     FN(_forward)(m, batch, x, y);
     t[r] = now() - s;
   }
+  double share = (cpu() - c0) / (now() - w0);
   qsort(t, (size_t)reps, sizeof(double), cmp);
-  printf("%.4f %.4f %d\n", (reps % 2 ? t[reps / 2] : (t[reps / 2 - 1] + t[reps / 2]) / 2) * 1e3, t[0] * 1e3, reps);
+  printf("%.4f %.4f %d %.3f\n", (reps % 2 ? t[reps / 2] : (t[reps / 2 - 1] + t[reps / 2]) / 2) * 1e3, t[0] * 1e3,
+         reps, share);
   FN(_destroy)(m);
   return 0;
 }

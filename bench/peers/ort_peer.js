@@ -50,14 +50,18 @@ async function main() {
       let reps = Math.min(200, w > 0 ? Math.floor(budget / w) : 200);
       reps = Math.max(reps, w > 1000 ? 3 : 5);
       const t = [];
+      const c0 = process.cpuUsage(), w0 = process.hrtime.bigint();
       for (let r = 0; r < reps; ++r) {
         s = process.hrtime.bigint();
         await run();
         t.push(Number(process.hrtime.bigint() - s) / 1e6);
       }
+      const used = process.cpuUsage(c0);
+      const share = (used.user + used.system) / 1e3 / (Number(process.hrtime.bigint() - w0) / 1e6);
       t.sort((a, b) => a - b);
       const med = reps % 2 ? t[(reps - 1) / 2] : (t[reps / 2 - 1] + t[reps / 2]) / 2;
-      console.log(JSON.stringify({kind: 'time', batch, threads: thr, median_ms: med, min_ms: t[0], reps}));
+      console.log(JSON.stringify({kind: 'time', batch, threads: thr, median_ms: med, min_ms: t[0], reps,
+        cpu_per_wall: share}));
     }
   }
 }

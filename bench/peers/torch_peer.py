@@ -233,11 +233,13 @@ def timed(fn, x, budget_ms, max_reps=200):
     reps = min(max_reps, int(budget_ms / w) if w > 0 else max_reps)
     reps = max(reps, 3 if w > 1000 else 5)
     t = []
+    c0, w0 = time.process_time(), time.perf_counter()
     for _ in range(reps):
         s = time.perf_counter()
         fn(x)
         t.append((time.perf_counter() - s) * 1e3)
-    return statistics.median(t), min(t), reps
+    share = (time.process_time() - c0) / (time.perf_counter() - w0)
+    return statistics.median(t), min(t), reps, share
 
 
 def main():
@@ -275,9 +277,9 @@ def main():
         for thr in [int(t) for t in a.threads.split(",")]:
             torch.set_num_threads(thr)
             with torch.inference_mode():
-                med, lo, reps = timed(best, x, a.budget_ms)
+                med, lo, reps, share = timed(best, x, a.budget_ms)
             print(json.dumps({"kind": "time", "batch": batch, "threads": thr, "median_ms": med,
-                              "min_ms": lo, "reps": reps}), flush=True)
+                              "min_ms": lo, "reps": reps, "cpu_per_wall": share}), flush=True)
     if a.onnx:
         x = torch.zeros([1] + shape)
         torch.onnx.export(net, x, a.onnx, input_names=["input"], output_names=["output"],
