@@ -532,7 +532,7 @@ def main():
         for e in raw["layers"]:
             if "runs" not in e:
                 rows.append([e["net"], ", ".join(e["layers"][:3]), e["desc"], "%.2f" % (e["flop_per_sample"] / 1e6),
-                             "error: " + e.get("error", "?")[:200]] + [""] * 6)
+                             "error: " + e.get("error", "?")[:200]] + [""] * 8)
                 continue
             for b in e["batches"]:
                 row = [e["net"], ", ".join(e["layers"]) if len(e["layers"]) <= 3 else "%s ... (%d)" % (
@@ -540,10 +540,11 @@ def main():
                 for t in THREADS:
                     m = e["runs"]["%d/%d" % (b, t)]
                     gf = e["flop_per_sample"] * b / (m["median_ms"] * 1e6)
-                    row += [fnum(m["median_ms"]), "%.1f" % gf, "%.0f%%" % (100 * gf / (t * per_core))]
+                    row += [fnum(m["median_ms"]), "%.1f" % gf, "%.0f%%" % (100 * gf / (t * per_core)),
+                            "%.2f" % m["cpu_per_wall"]]
                 rows.append(row)
         md.append(table(["net", "layers", "shape (CxHxW in -> out)", "MFLOP/sample", "batch",
-                         "1 thr ms", "GFLOP/s", "% peak", "2 thr ms", "GFLOP/s", "% peak"], rows))
+                         "1 thr ms", "GFLOP/s", "% peak", "cpu/wall", "2 thr ms", "GFLOP/s", "% peak", "cpu/wall"], rows))
     text = "\n".join(md) + "\n"
     print(text)
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
