@@ -31,12 +31,7 @@
 #include <llvm/Target/TargetOptions.h>
 #include <llvm/Transforms/IPO.h>
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <set>
 #include <thread>
@@ -350,44 +345,6 @@ void autoSchedule(LoweredKernel &k, const Halide::Target &target) {
   k.pipeline.auto_schedule("Mullapudi2016", target, Halide::MachineParams(static_cast<int>(cores), 4 << 20, 40));
 }
 
-// -o model.cpp: the kernels through Halide's C++ backend (written to a
-// temporary file, Halide's only way), then SourceEmitter; the model
-// runtime's external functions, to be renamed, come from its bitcode.
-std::string emitSource(const Graph &g, const TensorMap &params, const ModelDescription &desc,
-                       const std::vector<Halide::Module> &modules, const Halide::Target &target) {
-  std::string halideSource;
-  if (!modules.empty()) {
-    Halide::Module hm = Halide::link_modules(g.name + "_kernels", modules);
-    char tmpl[] = "/tmp/nncc-cpp-XXXXXX";
-    int fd = mkstemp(tmpl);
-    if (fd < 0) throw EmitFailure("cannot create a temporary file for Halide's C++ output");
-    close(fd);
-    std::string path = std::string(tmpl) + ".cpp";
-    std::rename(tmpl, path.c_str());
-    try {
-      hm.compile({{Halide::OutputFileType::c_source, path}});
-    } catch (...) {
-      std::remove(path.c_str());
-      throw;
-    }
-    std::ifstream in(path, std::ios::binary);
-    halideSource.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    std::remove(path.c_str());
-  }
-  (void)target;
-  llvm::LLVMContext ctx;
-  auto rt = llvm::parseBitcodeFile(
-      llvm::MemoryBufferRef(llvm::StringRef(reinterpret_cast<const char *>(nncc_runtime_bitcode_x86_64),
-                                            nncc_runtime_bitcode_x86_64_size),
-                            "nncc_runtime_x86_64"),
-      ctx);
-  if (!rt) throw EmitFailure("cannot read the embedded model runtime: " + llvm::toString(rt.takeError()));
-  std::vector<std::string> functions;
-  for (const llvm::Function &f : (*rt)->functions())
-    if (!f.isDeclaration() && !f.hasLocalLinkage()) functions.push_back(f.getName().str());
-  return writeModelSource(g, params, desc, halideSource, functions);
-}
-
 Halide::Target parseTarget(const std::string &s) {
   if (s == "host") return Halide::get_host_target();
   if (!Halide::Target::validate_target_string(s)) throw EmitFailure("unknown target '" + s + "'");
@@ -405,7 +362,6 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
     target = target.with_feature(Halide::Target::UserContext);
     LowerOptions lo;
     lo.target = target;
-    lo.vectorize = opts.kind != OutputKind::CppSource;
     std::vector<std::string> opKeys;
     for (const Op &op : g.ops) opKeys.push_back(kernelKey(g, op));
     // Training: the backward program, its memory plan and kernel keys.
@@ -448,10 +404,11 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
         case KernelSource::Train: lk = lowerTrainKernel(g, bp, bp.steps[static_cast<size_t>(src.index)], lo); break;
         case KernelSource::Update: lk = lowerUpdateKernel(g, src.numel, lo); break;
       }
+      if (opts.kind == OutputKind::CppSource) scheduleForSource(lk.pipeline);
       modules.push_back(lk.pipeline.compile_to_module(lk.arguments, ModelDescription::kernelName(g.name, k), kernelTarget));
     }
     if (opts.kind == OutputKind::CppSource) {
-      bytes = emitSource(g, params, desc, modules, target);
+      bytes = writeModelSource(g, params, desc, modules);  // SourceEmitter.cpp
       return true;
     }
     llvm::LLVMContext ctx;

@@ -1,9 +1,10 @@
-// The C++ source form of a compiled model (-o model.cpp): Halide's C++
-// backend output of the kernels, the model runtime (amalgamated, embedded in
-// nncc), the shim of the Halide runtime's error reporters, and the
-// descriptor and entry points written as C++ from the same ModelDescription
-// the object emitter encodes. Every function but the entry points is renamed
-// with the model's prefix, so two models' sources link into one program.
+// The C++ source form of a compiled model (-o model.cpp, docs/codegen.md):
+// Halide's C++ backend output of the kernels, the model runtime's C sources
+// (embedded in nncc), the shim of the Halide runtime functions the kernels
+// call, and the descriptor and entry points written as C++ from the same
+// ModelDescription the object emitter encodes as LLVM constants. Everything
+// but the entry points has internal linkage (static, or an anonymous
+// namespace), so two models' sources link into one program.
 #pragma once
 #include "compiler/emit/ModelDescription.h"
 #include "compiler/weights/Tensor.h"
@@ -11,12 +12,23 @@
 #include <string>
 #include <vector>
 
+namespace Halide {
+class Module;
+class Pipeline;
+}  // namespace Halide
+
 namespace nncc {
 
-// `halideSource`: the kernels as Halide's C++ backend wrote them;
-// `runtimeFunctions`: the external functions the model runtime defines (to
-// be renamed).
+// Makes a lowered kernel's schedule one that Halide's C++ backend can print:
+// every vectorized loop becomes a serial one (Halide 14's C++ backend rejects
+// predicated loads and prints vector shuffles clang++ cannot compile); the
+// C++ compiler vectorizes the scalar loops itself. Splits, tiling, unrolling
+// and parallel loops stay.
+void scheduleForSource(Halide::Pipeline &pipeline);
+
+// The whole model.cpp: `kernels` are the model's kernels (one module each,
+// named ModelDescription::kernelName), compiled without the Halide runtime.
 std::string writeModelSource(const Graph &g, const TensorMap &params, const ModelDescription &desc,
-                             const std::string &halideSource, const std::vector<std::string> &runtimeFunctions);
+                             const std::vector<Halide::Module> &kernels);
 
 }  // namespace nncc

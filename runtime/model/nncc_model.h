@@ -18,7 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifdef __cplusplus
+/* C linkage for C++ users; a generated model.cpp defines NNCC_MODEL_CXX_LINKAGE
+ * to keep the runtime inside its anonymous namespace, internal. */
+#if defined(__cplusplus) && !defined(NNCC_MODEL_CXX_LINKAGE)
 extern "C" {
 #endif
 
@@ -164,7 +166,7 @@ enum {
   NNCC_ERR_PIPELINE = 5    /* the generated pipeline reported an error */
 };
 
-#ifdef __cplusplus
+#if defined(__cplusplus) && !defined(NNCC_MODEL_CXX_LINKAGE)
 }
 #endif
 

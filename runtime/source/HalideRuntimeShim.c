@@ -1,9 +1,13 @@
 /* What Halide's C++ backend output calls beyond the model runtime, for a
  * generated model.cpp (which has no Halide runtime): the error reporters,
- * each formatting a message as Halide's runtime does and passing it to
- * halide_error (the model runtime's: into the instance), returning the same
- * halide_error_code_t. Not part of model.o, which links Halide's own runtime.
- * Compiled as part of the generated C++ (so C99 and C++ both). */
+ * each formatting its message as Halide's runtime (src/runtime/errors.cpp)
+ * does and passing it to halide_error (the model runtime's: into the
+ * instance), returning the same halide_error_code_t. Declared static first
+ * by HalideRuntimeShim.h; placed after Halide's output (it uses its
+ * halide_error_code_t). Not part of model.o, which links Halide's own
+ * runtime. Valid C99 and C++. */
+#include <stdarg.h>
+#include <stdio.h>
 
 static int nncc_shim_report(void *user_context, int code, const char *fmt, ...) {
   char msg[512];
@@ -94,6 +98,10 @@ int halide_error_param_too_small_f64(void *uc, const char *param_name, double va
 int halide_error_param_too_large_f64(void *uc, const char *param_name, double val, double max_val) {
   return nncc_shim_report(uc, halide_error_code_param_too_large, "Parameter %s is %g but must be at most %g",
                           param_name, val, max_val);
+}
+int halide_error_debug_to_file_failed(void *uc, const char *func, const char *filename, int error_code) {
+  return nncc_shim_report(uc, halide_error_code_debug_to_file_failed,
+                          "Failed to dump function %s to file %s with error %d", func, filename, error_code);
 }
 int halide_error_unaligned_host_ptr(void *uc, const char *func_name, int alignment) {
   return nncc_shim_report(uc, halide_error_code_unaligned_host_ptr, "The host pointer of %s is not aligned to a %d bytes boundary",
