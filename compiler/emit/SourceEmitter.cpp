@@ -410,8 +410,12 @@ std::string writeModelSource(const Graph &g, const TensorMap &params, const Mode
     << "#define HALIDE_FUNCTION_ATTRS static\n"
     << "#define NNCC_MODEL_CXX_LINKAGE 1\n";
   for (const std::string &h : includes) o << "#include " << h << "\n";
+  // Quiet under -Wall -Wextra: Halide's output and the C runtime compiled as C++.
   o << "\n#if defined(__GNUC__)\n#pragma GCC diagnostic ignored \"-Wunused-function\"\n"
-    << "#pragma GCC diagnostic ignored \"-Wunused-variable\"\n#endif\n"
+    << "#pragma GCC diagnostic ignored \"-Wunused-variable\"\n"
+    << "#pragma GCC diagnostic ignored \"-Wunused-parameter\"\n"
+    << "#pragma GCC diagnostic ignored \"-Wmissing-field-initializers\"\n#endif\n"
+    << "#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC diagnostic ignored \"-Wclass-memaccess\"\n#endif\n"
     << "\nnamespace {\n"
     << "\n// ==== The Halide runtime functions the kernels call ====\n" << shimDecls
     << "\n// ==== The kernels (Halide's C++ backend) ====\n" << kernelText
