@@ -267,10 +267,11 @@ LoweredModel lowerGraph(const Graph &g, const LowerOptions &opts) {
     for (const Op &op : g.ops)
       for (int in : op.inputs) readByOthers |= in == id;
     // An output must be a Func of its own, written once into the caller's
-    // buffer. In a pipeline with several outputs, an output Func that other
-    // Funcs read, or one with an update stage, crashed in the emitted code
-    // (tests/lit/codegen-e2e/segnet_tiny.test and op-conv.test), so there
-    // each output is computed as an intermediate and copied out.
+    // buffer, and pure: Halide 14 emits aligned vector stores into an output
+    // with an update stage (docs/codegen.md, "Why every kernel output is a
+    // pure Func"). This whole-network pipeline (JIT tests, autoschedulers)
+    // keeps the conservative rule of copying every output of a multi-output
+    // pipeline; compiled models use per-op kernels (KernelLowering.cpp).
     bool severalOutputs = g.outputs.size() > 1;
     if (isInput || readByOthers || severalOutputs || used.count(f.name())) {
       Dims d = dimsOf(v.shape);
