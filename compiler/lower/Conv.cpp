@@ -3,7 +3,10 @@
 // = channels) and conv2d_transpose (its adjoint, written as a gather, with
 // output_padding only enlarging the output), then the fused activation. The
 // zero padding is explicit (padXY): no tap reads its input out of bounds.
-#include "compiler/lower/ConvSchedule.h"
+// The scheduled kernels (ConvKernel.h: channels-innermost and direct) take a
+// ConvProblem, so that conv2d's data gradient (ConvGradients.cpp) runs on
+// the same register tiles.
+#include "compiler/lower/ConvKernel.h"
 
 namespace nncc {
 namespace lower {
@@ -12,28 +15,25 @@ namespace {
 using Halide::Expr;
 using Halide::Func;
 
-// The attributes both convolutions share, and the channel counts per group.
-struct ConvGeom {
-  int kh, kw, sh, sw, dh, dw, pt, pl, groups;
-  int cin, cout, cinPerGroup, coutPerGroup;
-
-  explicit ConvGeom(const OpArgs &a) {
-    const Op &op = a.op;
-    const auto &k = op.intsAttr("kernel");
-    const auto &s = op.intsAttr("stride");
-    const auto &dl = op.intsAttr("dilation");
-    const auto &p = op.intsAttr("padding");  // [t, l, b, r]
-    kh = int(k[0]), kw = int(k[1]), sh = int(s[0]), sw = int(s[1]), dh = int(dl[0]), dw = int(dl[1]);
-    pt = int(p[0]), pl = int(p[1]);
-    groups = int(op.intAttr("groups"));
-    if (a.in().shape.size() != 3 || a.outShape.size() != 3)
-      throw LoweringError(op.name + ": convolution needs images, got " + shapeStr(a.in().shape));
-    cin = int(a.in().shape[0]), cout = a.outExtent(0);
-    if (groups < 1 || cin % groups != 0 || cout % groups != 0)
-      throw LoweringError(op.name + ": groups " + std::to_string(groups) + " does not divide the channels");
-    cinPerGroup = cin / groups, coutPerGroup = cout / groups;
-  }
-};
+// The attributes of a conv2d or conv2d_transpose op.
+ConvGeom geomOf(const OpArgs &a) {
+  const Op &op = a.op;
+  const auto &k = op.intsAttr("kernel");
+  const auto &s = op.intsAttr("stride");
+  const auto &dl = op.intsAttr("dilation");
+  const auto &p = op.intsAttr("padding");  // [t, l, b, r]
+  ConvGeom c;
+  c.kh = int(k[0]), c.kw = int(k[1]), c.sh = int(s[0]), c.sw = int(s[1]), c.dh = int(dl[0]), c.dw = int(dl[1]);
+  c.pt = int(p[0]), c.pl = int(p[1]);
+  c.groups = int(op.intAttr("groups"));
+  if (a.in().shape.size() != 3 || a.outShape.size() != 3)
+    throw LoweringError(op.name + ": convolution needs images, got " + shapeStr(a.in().shape));
+  c.cin = int(a.in().shape[0]), c.cout = a.outExtent(0);
+  if (c.groups < 1 || c.cin % c.groups != 0 || c.cout % c.groups != 0)
+    throw LoweringError(op.name + ": groups " + std::to_string(c.groups) + " does not divide the channels");
+  c.cinPerGroup = c.cin / c.groups, c.coutPerGroup = c.cout / c.groups;
+  return c;
+}
 
 // Both convolutions: the reduction over (kx, ky, channel of the group), the
 // output width vectorized inside it, (filters x batch) parallel.
@@ -44,6 +44,8 @@ void scheduleConv(Func acc, const Dims &d, const Halide::RDom &r, const LowerOpt
 Expr initialValue(const OpArgs &a, const Halide::Var &f) {
   return a.hasParam(ParamRole::Bias) ? Expr(a.param(ParamRole::Bias)(f)) : Expr(0.f);
 }
+
+Expr initialValue(const ConvProblem &p, const Halide::Var &f) { return p.initial ? p.initial(f) : Expr(0.f); }
 
 // Below this reduction length (cin x kh x kw) the channels-innermost tile's
 // NCHW stores (one lane at a time) cost more than its FMAs: the first layers
@@ -57,29 +59,29 @@ constexpr int kMinChannelsInnermostReduction = 64;
 // (ci, kx, ky), ci innermost (one weight vector load per channel vector, one
 // broadcast per column); the epilogue runs on the tile's registers and writes
 // the NCHW output; parallel over (channel block, row, batch).
-Func convChannelsInnermost(const OpArgs &a, const ConvGeom &c, const MachineShape &m) {
+Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
   using Halide::TailStrategy;
   using Halide::Var;
-  Dims d = dimsOf(a.outShape);
+  const ConvGeom &c = p.geom;
+  Dims d = dimsOf(p.outShape);
   Var x = d.vars[0], y = d.vars[1], f = d.vars[2], n = d.vars[3];
   const int width = d.extents[0], lanes = m.lanes;
-  ConvTile t = chooseConvTile(m, c.cout, width);
-  Func padded = padXY(a.in(), 0.f, a.name("padded"));
+  ConvTile t = chooseConvTile(m, c.cout, width, p.opts.choice);
+  Func padded = padXY(p.in, 0.f, p.name("padded"));
   Var ci("ci"), xp("xp"), yp("yp"), kx("kx"), ky("ky");
-  Func pin(a.name("packed_in"));
+  Func pin(p.name("packed_in"));
   pin(ci, xp, yp, n) = padded(xp - c.pl, yp - c.pt, ci, n);
-  const Halide::ImageParam &w = a.param(ParamRole::Weight);  // (kx, ky, ci, f)
   // The weight in blocks of `block` output channels, each block one
   // contiguous stream in the order the tile reads it (ci, kx, ky).
   const int block = t.vectors * lanes;
   Var fb("fb");
-  Func pw(a.name("packed_w"));
-  pw(f, ci, kx, ky, fb) = w(kx, ky, ci, fb * block + f);
-  Halide::RDom r({{0, c.cin}, {0, c.kw}, {0, c.kh}}, a.name("r"));
-  Func acc(a.name("acc"));
-  acc(x, y, f, n) = initialValue(a, f);
+  Func pw(p.name("packed_w"));
+  pw(f, ci, kx, ky, fb) = p.weight(kx, ky, ci, fb * block + f);
+  Halide::RDom r({{0, c.cin}, {0, c.kw}, {0, c.kh}}, p.name("r"));
+  Func acc(p.name("acc"));
+  acc(x, y, f, n) = initialValue(p, f);
   acc(x, y, f, n) += pw(f % block, r.x, r.y, r.z, f / block) * pin(r.x, x * c.sw + r.y * c.dw, y * c.sh + r.z * c.dh, n);
-  Func raw(preActivationName(a));
+  Func raw(p.rawName);
   raw(x, y, f, n) = acc(x, y, f, n);
 
   // The repacks: channel vectors when there are enough channels, else
@@ -89,7 +91,7 @@ Func convChannelsInnermost(const OpArgs &a, const ConvGeom &c, const MachineShap
   if (c.cin >= lanes) {
     pin.vectorize(ci, lanes, TailStrategy::ShiftInwards);
   } else {
-    int v = vectorFactor(a.opts, padW);
+    int v = vectorFactor(p.opts, padW);
     if (v > 1) {
       Var xo("xpo"), xi("xpi");
       pin.split(xp, xo, xi, v, TailStrategy::ShiftInwards).reorder(xi, ci, xo, yp, n).vectorize(xi);
@@ -99,7 +101,7 @@ Func convChannelsInnermost(const OpArgs &a, const ConvGeom &c, const MachineShap
   pin.fuse(yp, n, pyn).parallel(pyn);
   pw.compute_root().bound(f, 0, block).vectorize(f, lanes).unroll(f).reorder(f, kx, ky, ci, fb).parallel(fb);
 
-  return scheduledEpilogue(a, raw, [&](Func out) {
+  return p.epilogue(raw, [&](Func out) {
     std::vector<Var> v = out.args();
     Var ox = v[0], oy = v[1], of = v[2], on = v[3];
     Var fo("fo"), fi("fi"), xo("xo"), xi("xi"), rows("rows"), task("task");
@@ -131,35 +133,35 @@ Func convChannelsInnermost(const OpArgs &a, const ConvGeom &c, const MachineShap
 // tile of `xvecs` vectors of columns x `filters` output channels, the
 // weights broadcast, the epilogue on the tile; parallel over (filter block,
 // row, batch).
-Func convDirect(const OpArgs &a, const ConvGeom &c, const MachineShape &m) {
+Func convDirect(const ConvProblem &p, const MachineShape &m) {
   using Halide::TailStrategy;
   using Halide::Var;
-  Dims d = dimsOf(a.outShape);
+  const ConvGeom &c = p.geom;
+  Dims d = dimsOf(p.outShape);
   Var x = d.vars[0], y = d.vars[1], f = d.vars[2], n = d.vars[3];
   const int width = d.extents[0];
   DirectTile t = chooseDirectTile(m, c.cout, width);
-  Func padded = padXY(a.in(), 0.f, a.name("padded"));
+  Func padded = padXY(p.in, 0.f, p.name("padded"));
   Var xp("xp"), yp("yp"), ci("ci");
-  Func pin(a.name("padded_in"));
+  Func pin(p.name("padded_in"));
   pin(xp, yp, ci, n) = padded(xp - c.pl, yp - c.pt, ci, n);
-  const Halide::ImageParam &w = a.param(ParamRole::Weight);  // (kx, ky, ci, f)
-  Halide::RDom r({{0, c.kw}, {0, c.kh}, {0, c.cinPerGroup}}, a.name("r"));
+  Halide::RDom r({{0, c.kw}, {0, c.kh}, {0, c.cinPerGroup}}, p.name("r"));
   Expr channel = c.groups == 1 ? Expr(r.z) : (f / c.coutPerGroup) * c.cinPerGroup + r.z;
-  Func acc(a.name("acc"));
-  acc(x, y, f, n) = initialValue(a, f);
-  acc(x, y, f, n) += w(r.x, r.y, r.z, f) * pin(x * c.sw + r.x * c.dw, y * c.sh + r.y * c.dh, channel, n);
-  Func raw(preActivationName(a));
+  Func acc(p.name("acc"));
+  acc(x, y, f, n) = initialValue(p, f);
+  acc(x, y, f, n) += p.weight(r.x, r.y, r.z, f) * pin(x * c.sw + r.x * c.dw, y * c.sh + r.y * c.dh, channel, n);
+  Func raw(p.rawName);
   raw(x, y, f, n) = acc(x, y, f, n);
 
   const int padW = (width - 1) * c.sw + (c.kw - 1) * c.dw + 1;
   pin.compute_root();
-  int pv = vectorFactor(a.opts, padW);
+  int pv = vectorFactor(p.opts, padW);
   if (pv > 1) pin.vectorize(xp, pv, TailStrategy::ShiftInwards);
   Var pcn("pcn");
   pin.fuse(ci, n, pcn).parallel(pcn);
 
   const int cols = t.vec > 1 ? t.vec * t.xvecs : width;
-  return scheduledEpilogue(a, raw, [&](Func out) {
+  return p.epilogue(raw, [&](Func out) {
     std::vector<Var> v = out.args();
     Var ox = v[0], oy = v[1], of = v[2], on = v[3];
     Var fo("fo"), fi("fi"), xo("xo"), xi("xi"), rows("rows"), task("task");
@@ -187,17 +189,40 @@ Func convDirect(const OpArgs &a, const ConvGeom &c, const MachineShape &m) {
 
 }  // namespace
 
+bool convKernelsApply(const LowerOptions &opts) {
+  return opts.schedule && opts.vectorize && !scheduleOverrides().baseline;
+}
+
+Func lowerConvKernel(const ConvProblem &p) {
+  const ConvGeom &c = p.geom;
+  MachineShape m = machineShape(p.opts);
+  bool deep = c.cin * c.kh * c.kw >= kMinChannelsInnermostReduction;
+  if (c.groups == 1 && m.lanes > 1 && c.cout % m.lanes == 0 && deep && !scheduleOverrides().forceDirect)
+    return convChannelsInnermost(p, m);
+  return convDirect(p, m);
+}
+
 // out(x, y, f, n) = bias(f) + sum over (kx, ky, ci) of
 //   w(kx, ky, ci, f) * in(x*sw - pl + kx*dw, y*sh - pt + ky*dh, group(f)*Cg + ci, n),
 // the input being zero outside.
 Func lowerConv2D(const OpArgs &a) {
-  ConvGeom c(a);
-  if (a.opts.schedule && a.opts.vectorize && !scheduleOverrides().baseline) {
-    MachineShape m = machineShape(a.opts);
-    bool deep = c.cin * c.kh * c.kw >= kMinChannelsInnermostReduction;
-    if (c.groups == 1 && m.lanes > 1 && c.cout % m.lanes == 0 && deep && !scheduleOverrides().forceDirect)
-      return convChannelsInnermost(a, c, m);
-    return convDirect(a, c, m);
+  ConvGeom c = geomOf(a);
+  if (convKernelsApply(a.opts)) {
+    const Halide::ImageParam &w = a.param(ParamRole::Weight);  // (kx, ky, ci, f)
+    ConvProblem p{*a.inputs[0],
+                  [w](Expr kx, Expr ky, Expr cg, Expr f) { return w(kx, ky, cg, f); },
+                  nullptr,
+                  c,
+                  a.outShape,
+                  [&a](Func raw, const std::function<void(Func)> &tile) { return scheduledEpilogue(a, raw, tile); },
+                  preActivationName(a),
+                  [&a](const std::string &s) { return a.name(s); },
+                  a.opts};
+    if (a.hasParam(ParamRole::Bias)) {
+      const Halide::ImageParam &b = a.param(ParamRole::Bias);
+      p.initial = [b](Expr f) { return b(f); };
+    }
+    return lowerConvKernel(p);
   }
   Dims d = dimsOf(a.outShape);
   Halide::Var x = d.vars[0], y = d.vars[1], f = d.vars[2], n = d.vars[3];
@@ -219,7 +244,7 @@ Func lowerConv2D(const OpArgs &a) {
 // takes tap (ky, kx) from iy = (y + pt - ky*dh) / sh when that divides
 // exactly (Halide's division floors, and the padding is zero below 0).
 Func lowerConv2DTranspose(const OpArgs &a) {
-  ConvGeom c(a);
+  ConvGeom c = geomOf(a);
   Dims d = dimsOf(a.outShape);
   Halide::Var x = d.vars[0], y = d.vars[1], f = d.vars[2], n = d.vars[3];
   Func padded = padXY(a.in(), 0.f, a.name("padded"));

@@ -38,10 +38,8 @@ double waste(int extent, int tile) {
 
 }  // namespace
 
-ConvTile chooseConvTile(const MachineShape &m, int cout, int width) {
-  const ScheduleOverrides &o = scheduleOverrides();
-  ConvTile best;
-  double bestScore = -1;
+std::vector<ConvTile> convTileCandidates(const MachineShape &m, int cout, int width) {
+  std::vector<std::pair<double, ConvTile>> scored;
   for (int vc = 1; vc <= 4 && vc * m.lanes <= cout; ++vc) {
     if (cout % (vc * m.lanes)) continue;  // whole blocks of channels
     for (int tx = 1; tx <= std::min(width, 16); ++tx) {
@@ -54,9 +52,24 @@ ConvTile chooseConvTile(const MachineShape &m, int cout, int width) {
       // Ties: fewer weight loads per FMA (the weights stream from L2, the
       // broadcast input from L1): more columns.
       score -= 1e-3 / tx;
-      if (score > bestScore + 1e-9) bestScore = score, best = {vc, tx};
+      scored.push_back({score, ConvTile{vc, tx}});
     }
   }
+  // Best first; among equal scores the one found first (fewer vectors).
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](const auto &a, const auto &b) { return a.first > b.first + 1e-9; });
+  std::vector<ConvTile> out;
+  for (const auto &s : scored) out.push_back(s.second);
+  return out;
+}
+
+ConvTile chooseConvTile(const MachineShape &m, int cout, int width, const ScheduleChoice &choice) {
+  const ScheduleOverrides &o = scheduleOverrides();
+  std::vector<ConvTile> candidates = convTileCandidates(m, cout, width);
+  ConvTile best = candidates.empty() ? ConvTile{} : candidates.front();
+  // A tuned choice (--autotune) when it is still a valid tile for the shape.
+  for (const ConvTile &t : candidates)
+    if (t.vectors == choice.convVectors && t.cols == choice.convCols) best = t;
   if (o.convVectors > 0 && cout % (o.convVectors * m.lanes) == 0) best.vectors = o.convVectors;
   if (o.convCols > 0 && o.convCols <= width) best.cols = o.convCols;
   return best;

@@ -6,6 +6,7 @@
 #include "compiler/lower/LowerOps.h"
 
 #include <functional>
+#include <vector>
 
 namespace nncc {
 namespace lower {
@@ -27,7 +28,10 @@ struct ConvTile {
 // block of channels divides it) and an output row of `width` columns: the
 // fewest wasted columns (the last tile is shifted inwards) and the fewest loads
 // per FMA, with room left for the weights and the broadcast input.
-ConvTile chooseConvTile(const MachineShape &m, int cout, int width);
+ConvTile chooseConvTile(const MachineShape &m, int cout, int width, const ScheduleChoice &choice = {});
+// Every valid tile for the shape, best first by the model above (the first
+// is the heuristic's choice); --autotune times a few of them.
+std::vector<ConvTile> convTileCandidates(const MachineShape &m, int cout, int width);
 
 // The register tile of the direct (NCHW) convolution: `xvecs` vectors of `vec`
 // output columns x `filters` output channels.

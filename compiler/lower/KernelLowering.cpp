@@ -8,8 +8,13 @@
 
 namespace nncc {
 
-LoweredKernel lowerOpKernel(const Graph &g, const Op &op, const LowerOptions &opts) {
+LoweredKernel lowerOpKernel(const Graph &g, const Op &op, const LowerOptions &options) {
   using namespace lower;
+  LowerOptions opts = options;
+  if (opts.choices) {
+    auto it = opts.choices->find(kernelKey(g, op));
+    if (it != opts.choices->end()) opts.choice = it->second;
+  }
   Namer namer;
   LoweredKernel k;
   std::vector<LValue> inputs;
@@ -23,11 +28,13 @@ LoweredKernel lowerOpKernel(const Graph &g, const Op &op, const LowerOptions &op
     inputs.push_back(bindInput(v, namer, ip));
     inputFuncs.push_back(inputs.back().f.name());
     k.arguments.emplace_back(ip);
+    k.imageParams.push_back(ip);
   }
   std::vector<Halide::ImageParam> params;
   for (int p : op.params) {
     params.push_back(bindParam(g.params[static_cast<size_t>(p)], namer));
     k.arguments.emplace_back(params.back());
+    k.imageParams.push_back(params.back());
   }
   std::vector<const LValue *> ins;
   for (const LValue &v : inputs) ins.push_back(&v);

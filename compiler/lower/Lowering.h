@@ -18,11 +18,20 @@
 #include <Halide.h>
 
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace nncc {
+
+// A schedule choice for one kernel, found by --autotune (docs/schedules.md,
+// "Autotuning"); zero fields leave the schedule's own choice.
+struct ScheduleChoice {
+  int convVectors = 0, convCols = 0;  // the channels-innermost conv's register tile
+};
+// Choices by kernelKey (the same key dedupes identical kernels).
+using ScheduleChoices = std::map<std::string, ScheduleChoice>;
 
 struct LowerOptions {
   // The target the schedules are written for (its natural vector width).
@@ -34,6 +43,10 @@ struct LowerOptions {
   // backend, which lacks some vector forms (predicated loads, odd shuffles);
   // the C++ compiler vectorizes the scalar loops itself.
   bool vectorize = true;
+  // The choice for the kernel being lowered (lowerOpKernel sets it from
+  // `choices`, by the op's kernelKey).
+  ScheduleChoice choice;
+  std::shared_ptr<const ScheduleChoices> choices;
 };
 
 struct LoweredModel {
@@ -63,6 +76,9 @@ LoweredModel lowerGraph(const Graph &g, const LowerOptions &opts = LowerOptions(
 struct LoweredKernel {
   Halide::Pipeline pipeline;
   std::vector<Halide::Argument> arguments;
+  // The buffer arguments as ImageParams (lowerOpKernel only), to run the
+  // kernel under the JIT (the autotuner).
+  std::vector<Halide::ImageParam> imageParams;
 };
 LoweredKernel lowerOpKernel(const Graph &g, const Op &op, const LowerOptions &opts = LowerOptions());
 
