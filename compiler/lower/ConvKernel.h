@@ -1,0 +1,48 @@
+// The scheduled convolution kernels (docs/schedules.md) as a function of a
+// convolution problem rather than of an op: where the input comes from, how
+// a weight tap is read, the geometry and what runs on the result. conv2d's
+// forward pass (Conv.cpp) and its data gradient (ConvGradients.cpp: the
+// forward convolution of the output gradient with the weights flipped in
+// (kx, ky) and the channels transposed) are both instances.
+#pragma once
+#include "compiler/lower/ConvSchedule.h"
+
+#include <functional>
+
+namespace nncc {
+namespace lower {
+
+// The attributes of a convolution and its channel counts per group.
+struct ConvGeom {
+  int kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0, groups = 1;
+  int cin = 0, cout = 0, cinPerGroup = 0, coutPerGroup = 0;
+};
+
+// out(x, y, f, n) = initial(f) + sum over (kx, ky, cg) of
+//   weight(kx, ky, cg, f) * in(x*sw - pl + kx*dw, y*sh - pt + ky*dh, group(f)*cinPerGroup + cg, n),
+// `in` being zero outside its shape, then epilogue(raw) on the result.
+struct ConvProblem {
+  LValue in;  // (x, y, c, n), geom.cin channels
+  std::function<Halide::Expr(Halide::Expr kx, Halide::Expr ky, Halide::Expr cg, Halide::Expr f)> weight;
+  std::function<Halide::Expr(Halide::Expr f)> initial;  // null: 0
+  ConvGeom geom;
+  Shape outShape;  // [cout, H, W]
+  // The result's Func from the raw (pure) result Func: calls tile(F) on the
+  // Func F the register tile must schedule (the result itself, or `raw`
+  // followed by work of its own) and returns the result.
+  std::function<Halide::Func(Halide::Func raw, const std::function<void(Halide::Func)> &tile)> epilogue;
+  std::string rawName;                                        // the raw result's Func name
+  std::function<std::string(const std::string &)> name;      // unique helper Func names
+  LowerOptions opts;
+};
+
+// Whether the scheduled kernels apply (schedule and vectorize on, not the
+// benchmark's baseline).
+bool convKernelsApply(const LowerOptions &opts);
+// The problem's result, scheduled: the channels-innermost register tile when
+// groups = 1, cout is whole vectors and the reduction is deep enough, else
+// the direct (NCHW) tile. Requires convKernelsApply(p.opts).
+Halide::Func lowerConvKernel(const ConvProblem &p);
+
+}  // namespace lower
+}  // namespace nncc
