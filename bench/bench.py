@@ -579,6 +579,10 @@ def main():
         for l in p.get("ort", {}).get("lines", []):
             if l.get("kind") == "info":
                 ort_info = l
+    for r in raw["train"].values():  # --train-only: no forward peers
+        for l in r.get("torch", {}).get("lines", []):
+            if l.get("kind") == "info" and tinfo is None:
+                tinfo = l
     tdesc = ("n/a (%s)" % torch_missing if torch_missing else
              "%s with OpenBLAS (%s), jit.trace + freeze + optimize_for_inference" % (
                  tinfo["torch"] if tinfo else "?", OPENBLAS))
@@ -586,6 +590,10 @@ def main():
              "%s (onnxruntime-node, graph optimization all, the PyTorch peer's ONNX export)" % (
                  ort_info["onnxruntime"] if ort_info else "?"))
     md.append("- peers: PyTorch %s; ONNX Runtime %s" % (tdesc, odesc))
+    if raw["train"]:
+        md.append("- training peer: PyTorch %s eager mode, forward + `F.cross_entropy` + backward + "
+                  "`torch.optim.SGD.step()`, with OpenBLAS" % (
+                      "n/a (%s)" % torch_missing if torch_missing else tinfo["torch"] if tinfo else "?"))
     whole_start = len(md)
     md += ["", "## Whole networks (forward, median ms; ratio = nncc ms / peer ms, below 1 = nncc faster)", ""]
     rows, checks = [], []
@@ -726,7 +734,7 @@ def main():
             if "error" in fm:
                 md.append(table(["example", "result"], [["fashion_mnist", "n/a: " + fm["error"]]]))
             else:
-                md.append(table(["example", "training images", "validation images", "epoch s", "training images/s",
+                md.append(table(["example", "training images", "validation images", "epoch s", "training images / epoch s",
                                  "train loss", "val acc", "test acc after 1 epoch"],
                                 [["fashion_mnist", fm["train_images"], fm["validation_images"], "%.2f" % fm["epoch_s"],
                                   "%.0f" % (fm["train_images"] / fm["epoch_s"]), "%.4f" % fm["train_loss"],
