@@ -1,8 +1,8 @@
 // Internal interface of the gradient lowerings (the backward kernels of
 // compiler/passes/Autodiff.h): what each op's gradient rule receives, and the
 // rules, one function per kind of gradient. Gradients.cpp holds the rules of
-// dense, the activations, the structural ops and the pools; ConvGradients.cpp
-// those of conv2d.
+// the activations, the structural ops and the pools; DenseGradients.cpp those
+// of dense; ConvGradients.cpp those of conv2d.
 #pragma once
 #include "compiler/lower/LowerOps.h"
 
@@ -38,6 +38,10 @@ Halide::Func lowerInputGradient(const GradArgs &a, int wrt);
 // The gradient of parameter `p` of the op (the parameter's shape), with its
 // regularization term when the parameter is regularized.
 Halide::Func lowerParamGradient(const GradArgs &a, const Param &p);
+
+// DenseGradients.cpp: GEMMs on the register tile of DenseGemm.h.
+Halide::Func denseInputGradient(const GradArgs &a);
+Halide::Func denseParamGradient(const GradArgs &a, const Param &p);
 
 // ConvGradients.cpp
 Halide::Func conv2dInputGradient(const GradArgs &a);
