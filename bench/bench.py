@@ -589,7 +589,8 @@ def main():
     odesc = ("n/a (%s)" % ort_missing if ort_missing else
              "%s (onnxruntime-node, graph optimization all, the PyTorch peer's ONNX export)" % (
                  ort_info["onnxruntime"] if ort_info else "?"))
-    md.append("- peers: PyTorch %s; ONNX Runtime %s" % (tdesc, odesc))
+    if raw["nets"]:
+        md.append("- peers: PyTorch %s; ONNX Runtime %s" % (tdesc, odesc))
     if raw["train"]:
         md.append("- training peer: PyTorch %s eager mode, forward + `F.cross_entropy` + backward + "
                   "`torch.optim.SGD.step()`, with OpenBLAS" % (
