@@ -134,8 +134,9 @@ Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
   // runs (batch >= lanes), but Halide's bounds on the input's batch include
   // the tile's shift below it, hence the promise.
   Var nb("nb"), k("k");
-  Func xT(a.name("input_t"));
-  xT(nb, k) = gemmOn ? in.f(k, Halide::unsafe_promise_clamped(nb, 0, batch - 1)) : in.f(k, nb);
+  Func xBlock(a.name("input_block")), xT(a.name("input_t"));
+  xBlock(k, nb) = gemmOn ? in.f(k, Halide::unsafe_promise_clamped(nb, 0, batch - 1)) : in.f(k, nb);
+  xT(nb, k) = xBlock(k, nb);
   GemmSpec spec{a.name("acc"), Expr(features), [&](Expr v, Expr kk) { return xT(v, kk); },
                 [&](Expr c, Expr kk) { return w(kk, c); }, [&](Expr, Expr c) { return bias(c); }};
   // The GEMM's tiles, widest first; each is used from its width on.
@@ -166,9 +167,20 @@ Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
     }
     if (!gemms.empty()) {
       Var ko("ko"), ki("ki");
+      // The transposition in blocks of `narrowest` samples x `lanes`
+      // features: the block read with whole vectors along the features,
+      // written with whole vectors along the batch (the shuffles between
+      // them on registers).
       const int narrowest = gemms.back().tile().width();
-      xT.compute_root().split(k, ko, ki, 64, TailStrategy::GuardWithIf).reorder(nb, ki, ko).vectorize(nb, narrowest);
-      if (worthParallel(features * narrowest * 8.0)) xT.parallel(ko);
+      Var nbo("nbo"), nbi("nbi");
+      xT.compute_root().split(nb, nbo, nbi, narrowest, TailStrategy::ShiftInwards);
+      if (features >= lanes) {
+        xT.split(k, ko, ki, lanes, TailStrategy::ShiftInwards).reorder(nbi, ki, ko, nbo).vectorize(nbi).unroll(ki);
+        xBlock.compute_at(xT, ko).vectorize(k, lanes).unroll(nb);
+      } else {
+        xT.reorder(nbi, k, nbo).vectorize(nbi);
+      }
+      if (worthParallel(features * narrowest * 8.0)) xT.parallel(nbo);
     }
     scheduleDot(dot, out, out, ou, on, worthParallel(flopsPerSample));
   };
