@@ -54,10 +54,12 @@ Func activationBackward(const Activation &act, const LValue &y, const LValue &dy
   return out;
 }
 
-LValue gradThroughFusedActivation(const GradArgs &a) {
+LValue gradThroughFusedActivation(const GradArgs &a, bool inlined) {
   if (!a.op.attrs.count("activation") || !a.op.attr("activation").hasActivation) return a.dy;
-  return {activationBackward(a.op.attr("activation").act, a.y, a.dy, a.namer, a.op.name + "_dpreact", a.opts),
-          a.y.shape};
+  const Activation &act = a.op.attr("activation").act;
+  LowerOptions opts = a.opts;
+  if (inlined && act.kind != OpKind::Softmax && act.kind != OpKind::LogSoftmax) opts.schedule = false;
+  return {activationBackward(act, a.y, a.dy, a.namer, a.op.name + "_dpreact", opts), a.y.shape};
 }
 
 Expr regularizationGradient(const GradArgs &a, const Param &p, Expr w) {

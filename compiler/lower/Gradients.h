@@ -27,8 +27,11 @@ struct GradArgs {
 };
 
 // The gradient with respect to the op's pre-activation result: dy through
-// the fused activation when the op has one, else dy itself.
-LValue gradThroughFusedActivation(const GradArgs &a);
+// the fused activation when the op has one, else dy itself. `inlined`: an
+// element-wise activation's gradient is left unscheduled, so that it inlines
+// into the kernel's read of it (no pass of its own over memory); softmax's
+// keeps its reduction's schedule.
+LValue gradThroughFusedActivation(const GradArgs &a, bool inlined = false);
 // The gradient of an activation's input from its output y and dy.
 Halide::Func activationBackward(const Activation &act, const LValue &y, const LValue &dy, Namer &namer,
                                 const std::string &name, const LowerOptions &opts);
