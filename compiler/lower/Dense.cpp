@@ -92,20 +92,9 @@ void scheduleDot(const DenseDot &dd, Halide::Stage stage, const Func &out, Var o
   }
 }
 
-// The most weight rows one GEMM tile reads at a time: rows whose distance
-// is a multiple of 4 KB fall into the same L1 set (48 KB, 12 ways on the
-// project's Xeon; 32 KB, 8 ways before), so at most 8 rows per set leave
-// the input panel its ways.
-int maxWeightRows(int features) {
-  const int stride = features * 4, page = 4096;
-  int g = page;
-  for (int r = stride % page; r != 0;) {  // gcd(stride, page)
-    int t = g % r;
-    g = r, r = t;
-  }
-  int sets = std::min(64, page / g);  // the distinct L1 sets the rows start in
-  return 8 * sets;
-}
+// The most weight rows one GEMM tile reads at a time: at most 8 per L1 set
+// (l1SetsOfRows), which leaves the input panel its ways.
+int maxWeightRows(int features) { return 8 * l1SetsOfRows(features); }
 
 // The scheduled dense. From one vector of samples on, a GEMM with v = the
 // batch (the vector lanes), c = the units (the tile's columns), k = the

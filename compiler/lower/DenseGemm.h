@@ -39,6 +39,11 @@ struct GemmSpec {
   GemmOperand a;          // a(v, k): contiguous along v
   GemmOperand b;          // b(c, k): broadcast
   GemmOperand init;       // init(v, c); zero when empty
+  // Copy a's rows of one block of v (the tile's width x k) into a contiguous
+  // panel before the block's tiles (Order::VOuter): when a's rows are far
+  // apart (a weight's rows 16 KB apart share one L1 set), the tiles of the
+  // block then read it from L1 instead of missing on every step.
+  bool packA = false;
 };
 
 // One tile size of a GEMM: its accumulator Func (one per tile size, since
@@ -67,10 +72,15 @@ class GemmTileFunc {
 
  private:
   GemmTile t_;
-  Halide::Func acc_;
+  Halide::Func acc_, panel_;
   Halide::Var v_{"v"}, c_{"c"};
   Halide::RDom k_;
 };
+
+// The number of L1 sets (of 64, 4 KB apart) that rows of `rowFloats` floats
+// start in: rows a multiple of 4 KB apart all fall into one set (12 ways on
+// the project's Xeon), so a tile reading many of them at once misses.
+int l1SetsOfRows(int rowFloats);
 
 // The batch extent of a lowered value's Func, found as the dynamic extent of
 // a batched buffer (an input bound by constrainDense) among the buffers it

@@ -5,8 +5,8 @@
 // max batch), unit counts that are not whole tiles, features fewer than a
 // vector, with and without each kind of epilogue; and the gradient rules of
 // DenseGradients.cpp (the input gradient's one-column and full tiles, the
-// weight gradient with its regularization, the bias gradient) against
-// plain loops in double.
+// weight gradient with its regularization, the bias gradient, with and
+// without packed panels) against plain loops in double.
 #include "InterpreterTest.h"
 #include "compiler/lower/DenseGemm.h"
 #include "compiler/lower/Gradients.h"
@@ -176,4 +176,6 @@ TEST(LowerDenseSchedule, Gradients) {
   checkDenseGradients(16, 10, "", batches, 1e-3, 0.0);
   checkDenseGradients(3, 5, "tanh", batches, 0.0, 0.0);
   checkDenseGradients(784, 64, "relu", {1, 40}, 0.0, 0.0);
+  // Rows 1 KB apart: the vector operands packed in panels (GemmSpec::packA).
+  checkDenseGradients(256, 20, "relu", {1, 8, 13, 40}, 0.0, 1e-2);
 }
