@@ -1,8 +1,9 @@
 // Lowering of dense (PyTorch's Linear): y(u, n) = b(u) + sum_i w(i, u) * x(i, n)
 // with the weight [units, F] seen as (i, u), then the fused activation.
-// Scheduled (docs/schedules.md, "Dense"): from kGemmBatch samples on, a
-// register-tiled GEMM (DenseGemm.h) with the batch as the vector lanes; below
-// it, dot products along the features (a GEMV at batch 1).
+// Scheduled (docs/schedules.md, "Dense"): from half a vector of samples on
+// (8 with AVX-512), a register-tiled GEMM (DenseGemm.h) with the batch as
+// the vector lanes; below, dot products along the features (a GEMV at
+// batch 1).
 #include "compiler/lower/DenseGemm.h"
 
 #include <algorithm>
@@ -96,14 +97,14 @@ void scheduleDot(const DenseDot &dd, Halide::Stage stage, const Func &out, Var o
 // (l1SetsOfRows), which leaves the input panel its ways.
 int maxWeightRows(int features) { return 8 * l1SetsOfRows(features); }
 
-// The scheduled dense. From one vector of samples on, a GEMM with v = the
+// The scheduled dense. From half a vector of samples on, a GEMM with v = the
 // batch (the vector lanes), c = the units (the tile's columns), k = the
-// features: the input transposed once per call (x_t(n, i), the batch
+// features: the input transposed once per call (input_t(n, i), the batch
 // innermost), the weight read as broadcast scalars from `cols` rows at a
-// time, the bias and the fused epilogue applied in registers; a wider tile
-// (two vectors of samples) from twice that; parallel over unit tiles when the
-// layer is big enough. Below one vector, the dot products (a GEMV at batch 1,
-// memory-bound).
+// time, the bias and the fused epilogue applied in registers; tiles of half
+// a vector, one vector and two vectors of samples, each from its width on;
+// parallel over unit tiles when the layer is big enough. Below, the dot
+// products (a GEMV at batch 1, memory-bound).
 Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
   const LValue &in = a.in();
   Dims d = dimsOf(a.outShape);
@@ -120,8 +121,8 @@ Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
   const bool gemmOn = batch.defined() && m.lanes > 1;
 
   // The input transposed, the batch innermost: computed only when a GEMM
-  // runs (batch >= lanes), but Halide's bounds on the input's batch include
-  // the tile's shift below it, hence the promise.
+  // runs (batch >= the narrowest tile), but Halide's bounds on the input's
+  // batch include the tiles' shift below it, hence the promise.
   Var nb("nb"), k("k");
   Func xBlock(a.name("input_block")), xT(a.name("input_t"));
   xBlock(k, nb) = gemmOn ? in.f(k, Halide::unsafe_promise_clamped(nb, 0, batch - 1)) : in.f(k, nb);
