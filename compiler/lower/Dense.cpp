@@ -189,7 +189,7 @@ Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
       }
       if (worthParallel(features * narrowest * 8.0)) xT.parallel(nbo);
     }
-    scheduleDot(dot, out, out, ou, on, worthParallel(flopsPerSample));
+    scheduleDot(dot, out, out, ou, on, worthParallel(flopsPerSample, 4.0 * features * units));
   };
   Expr dotValue = bias(u) + dot.value;
   // Halide simplifies a specialization's condition into the specialized

@@ -140,9 +140,12 @@ int l1SetsOfRows(int rowFloats) {
   return std::min(64, page / g);
 }
 
-bool worthParallel(double flops) {
-  // About 10 us of one core's work.
-  return flops >= 2e6;
+bool worthParallel(double flops, double streamedBytes) {
+  // kParallelFlops is about 40 us of one core's work: the model runtime's
+  // pool wakes its workers per parallel loop (a condition variable, tens of
+  // microseconds on a VM); 256->256 at batch 32 (4 MFLOP) took 2x longer on
+  // 2 threads, 4096->256 at batch 1 (a 4 MB weight) 2.9x less.
+  return flops >= kParallelFlops || streamedBytes >= double(1 << 20);
 }
 
 }  // namespace lower

@@ -88,9 +88,12 @@ int l1SetsOfRows(int rowFloats);
 Halide::Expr batchExtentOf(const Halide::Func &f);
 
 // Whether a GEMM of `flops` (at the smallest batch it is used for) is worth
-// splitting over threads: Halide's thread pool costs microseconds, which a
-// small layer at batch 1 does not earn back.
-bool worthParallel(double flops);
+// splitting over threads: waking the thread pool costs tens of
+// microseconds, which a small layer does not earn back; a kernel streaming
+// `streamedBytes` (a weight read once, at batch 1) gains the other core's
+// cache and bandwidth from 1 MB on.
+constexpr double kParallelFlops = 8e6;
+bool worthParallel(double flops, double streamedBytes = 0);
 
 }  // namespace lower
 }  // namespace nncc

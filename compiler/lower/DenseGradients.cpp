@@ -10,6 +10,9 @@
 #include "compiler/lower/DenseGemm.h"
 #include "compiler/lower/Gradients.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace nncc {
 namespace lower {
 
@@ -67,7 +70,7 @@ Func denseInputGradient(const GradArgs &a) {
     full.tileStage(dx.specialize(a.batch >= wide.cols), i, n, Order::VOuter, worthParallel(flopsPerSample * wide.cols));
     full.computeAt(dx, Order::VOuter);
   }
-  one.tileStage(dx, i, n, Order::VOuter, worthParallel(flopsPerSample));
+  one.tileStage(dx, i, n, Order::VOuter, worthParallel(flopsPerSample, 4.0 * features * units));
   one.computeAt(dx, Order::VOuter);
   dx.compute_root();
   return dx;
@@ -108,9 +111,8 @@ Func denseParamGradient(const GradArgs &a, const Param &p) {
   // Parallel over blocks of features once the batch makes it worth it.
   using Order = GemmTileFunc::Order;
   const double flopsPerSample = 2.0 * features * units;
-  const int parallelBatch = std::max(1, static_cast<int>(2e6 / flopsPerSample));
-  if (parallelBatch > 1 && worthParallel(flopsPerSample * parallelBatch))
-    gemm.tileStage(dw.specialize(a.batch >= parallelBatch), i, u, Order::VOuter, true);
+  const int parallelBatch = std::max(1, static_cast<int>(std::ceil(kParallelFlops / flopsPerSample)));
+  if (parallelBatch > 1) gemm.tileStage(dw.specialize(a.batch >= parallelBatch), i, u, Order::VOuter, true);
   gemm.tileStage(dw, i, u, Order::VOuter, parallelBatch <= 1);
   gemm.computeAt(dw, Order::VOuter);
   dw.compute_root();
