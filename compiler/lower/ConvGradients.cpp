@@ -19,11 +19,11 @@ using Halide::Func;
 
 namespace {
 
-// The weight gradient reduces per sample when a sample has at least this
-// many output pixels (each register tile then runs that many steps between
-// its stores) and the partial sums (filters x channels x taps x max_batch)
-// are at most kMaxPartialFloats.
-constexpr int kMinPixelsPerSample = 256;
+// The weight gradient reduces in chunks of samples with at least this many
+// output pixels in all (each register tile then runs that many steps between
+// its stores) when the partial sums (filters x channels x taps x chunks at
+// max_batch) are at most kMaxPartialFloats.
+constexpr int kMinChunkPixels = 256;
 constexpr int64_t kMaxPartialFloats = int64_t(16) << 20;
 
 struct ConvShape {
@@ -60,38 +60,45 @@ Func convBiasGradient(const GradArgs &a, const ConvShape &c, const LValue &dz) {
 // input are first transposed to channels-innermost, then each tile of
 // up to 4v filters x 6 input channels accumulates in registers (filters
 // vectorized, channels unrolled): one vector load and kBlock broadcasts feed
-// kBlock FMAs. Parallel over (tap, channel block). groups == 1 only.
-// With many pixels per sample the reduction runs per sample (tasks (tap,
-// channel block, sample), one partial sum per sample, then summed over the
-// batch): a sample's output gradient stays in L2 across the taps and channel
-// blocks instead of streaming the whole batch's from memory for each task.
+// kBlock FMAs. groups == 1 only. The batch is reduced in chunks of `chunk`
+// samples (at least kMinChunkPixels output pixels): tasks (tap, channel
+// block, chunk), parallel, one partial sum per chunk, then the partial sums
+// added over the chunks. A chunk's output gradient and input stay in L2
+// across the taps and channel blocks instead of the whole batch's streaming
+// from memory for each task. The last chunk of a batch that is not a
+// multiple of `chunk` is padded with zero output gradients (at most chunk-1
+// samples of extra work); one chunk of the whole batch when the partial sums
+// would be too big.
 Func conv2dWeightGradientGemm(const GradArgs &a, const ConvShape &c, const LValue &dz, Func padded, const Param &p,
                               int v) {
-  Halide::Var kx("kx"), ky("ky"), cg("cg"), f("f"), x("x"), y("y"), n("n");
-  const int64_t partials = int64_t(c.cout) * c.cinPerGroup * c.kh * c.kw * a.g.maxBatch;
-  const bool perSample = c.ow * c.oh >= kMinPixelsPerSample && partials <= kMaxPartialFloats;
-  Halide::RDom r = perSample ? Halide::RDom({{0, c.ow}, {0, c.oh}}, a.name("r"))
-                             : Halide::RDom({{0, c.ow}, {0, c.oh}, {0, a.batch}}, a.name("r"));
-  Expr sample = perSample ? Expr(n) : Expr(r.z);
+  Halide::Var kx("kx"), ky("ky"), cg("cg"), f("f"), x("x"), y("y"), n("n"), b("b");
+  const int pixels = c.ow * c.oh;
+  const int chunk = std::max(1, std::min(kMinChunkPixels / pixels, 64));
+  const int64_t chunks = (a.g.maxBatch + chunk - 1) / chunk;
+  const bool chunked = chunk < a.g.maxBatch && int64_t(c.cout) * c.cinPerGroup * c.kh * c.kw * chunks <= kMaxPartialFloats;
+  Expr batch = a.batch, per = Halide::min(chunk, batch);  // samples per chunk at this batch
+  Halide::RDom r({{0, c.ow}, {0, c.oh}, {0, chunked ? per : batch}}, a.name("r"));
+  Expr sample = chunked ? b * per + r.z : Expr(r.z);
   std::vector<Halide::Var> at = {f, cg, kx, ky};
-  if (perSample) at.push_back(n);
+  if (chunked) at.push_back(b);
   Func dzT(a.name("dout_t")), xT(a.name("input_t")), acc(a.name("dweight_acc")), dw(a.name("dweight"));
-  dzT(f, x, y, n) = dz.f(x, y, f, n);
-  xT(cg, x, y, n) = padded(x, y, cg, n);
+  Expr last = batch - 1;
+  dzT(f, x, y, n) = Halide::select(n <= last, dz.f(x, y, f, Halide::min(n, last)), 0.f);
+  xT(cg, x, y, n) = padded(x, y, cg, Halide::min(n, last));
   acc(at) = 0.f;
   acc(at) += dzT(f, r.x, r.y, sample) * xT(cg, r.x * c.sw - c.pl + kx * c.dw, r.y * c.sh - c.pt + ky * c.dh, sample);
   // The Func whose loops hold the register tile: the weight gradient, or the
-  // per-sample partial sums.
-  Func tiled = perSample ? Func(a.name("dweight_part")) : dw;
+  // partial sums of the chunks.
+  Func tiled = chunked ? Func(a.name("dweight_part")) : dw;
   Func total(a.name("dweight_sum"));
-  Halide::RDom rn({{0, a.batch}}, a.name("rn"));
-  if (perSample) {
+  Halide::RDom rb({{0, (batch + per - 1) / per}}, a.name("rb"));
+  if (chunked) {
     tiled(at) = acc(at);
     total(f, cg, kx, ky) = 0.f;
-    total(f, cg, kx, ky) += tiled(f, cg, kx, ky, rn);
+    total(f, cg, kx, ky) += tiled(f, cg, kx, ky, rb);
   }
   const Halide::ImageParam &w = a.param(ParamRole::Weight);
-  dw(kx, ky, cg, f) = (perSample ? total : acc)(f, cg, kx, ky) + regularizationGradient(a, p, w(kx, ky, cg, f));
+  dw(kx, ky, cg, f) = (chunked ? total : acc)(f, cg, kx, ky) + regularizationGradient(a, p, w(kx, ky, cg, f));
 
   // Up to 4 vectors of filters x 6 channels: 24 accumulators of the 32
   // vector registers, each output-gradient load feeding 6 FMAs.
@@ -109,13 +116,13 @@ Func conv2dWeightGradientGemm(const GradArgs &a, const ConvShape &c, const LValu
       .reorder(fi, ci, fo, co, kx, ky)
       .fuse(kx, ky, tap)
       .fuse(co, tap, task);
-  if (perSample) tiled.fuse(task, n, task);  // samples outermost: a sample's tasks run together
+  if (chunked) tiled.fuse(task, b, task);  // chunks outermost: a chunk's tasks run together
   tiled.parallel(task);
   acc.compute_at(tiled, fo).vectorize(f).unroll(cg);
-  if (perSample) {
-    acc.update().reorder(f, cg, r.x, r.y, kx, ky, n).vectorize(f).unroll(cg);
+  if (chunked) {
+    acc.update().reorder(f, cg, r.x, r.y, r.z, kx, ky, b).vectorize(f).unroll(cg);
     total.compute_root().vectorize(f, v, Halide::TailStrategy::GuardWithIf);
-    total.update().reorder(f, rn, cg, kx, ky).vectorize(f, v, Halide::TailStrategy::GuardWithIf).parallel(ky);
+    total.update().reorder(f, rb, cg, kx, ky).vectorize(f, v, Halide::TailStrategy::GuardWithIf).parallel(ky);
   } else {
     acc.update().reorder(f, cg, r.x, r.y, r.z, kx, ky).vectorize(f).unroll(cg);
   }

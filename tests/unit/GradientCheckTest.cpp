@@ -225,18 +225,21 @@ TEST(GradientCheck, ConvDataGradientsOnTheConvKernels) {
                  2, 2e-2, 2e-3, {"a.weight", "a.bias", "c.bias", "o.weight"});
 }
 
-// The conv weight gradient reduced per sample (16 x 16 output pixels, the
-// partial sums added over the batch), with 3 input channels (one channel
-// block) and 8 (blocks of 6 shifted inwards), regularized.
-TEST(GradientCheck, ConvWeightGradientPerSample) {
+// The conv weight gradient reduced in chunks of samples, the partial sums
+// added over the chunks: per sample at 16 x 16 output pixels (b: 8 input
+// channels, blocks of 6 shifted inwards), regularized; 4 samples per chunk
+// at 8 x 8 (c), the batch of 5 ending in a chunk padded with 3 samples of
+// zeros.
+TEST(GradientCheck, ConvWeightGradientInChunks) {
   checkGradients(std::string(kHead) + R"("inputs": [{"name": "x", "shape": [3, 16, 16]}],
     "layers": [{"type": "conv2d", "name": "a", "filters": 8, "kernel": 3, "padding": 1, "activation": "tanh"},
-               {"type": "conv2d", "name": "b", "filters": 16, "kernel": 3, "padding": 1, "activation": "relu"},
+               {"type": "conv2d", "name": "b", "filters": 8, "kernel": 3, "padding": 1, "activation": "relu"},
+               {"type": "conv2d", "name": "c", "filters": 16, "kernel": 2, "stride": 2, "activation": "tanh"},
                {"type": "global_avgpool2d", "name": "gap"}, {"type": "dense", "name": "o", "units": 3}],
     "outputs": ["o"],
     "training": {"loss": {"type": "softmax_cross_entropy"}, "optimizer": {"type": "sgd"},
                  "regularization": {"l2": 0.02}}})",
-                 3, 2e-2, 2e-3, {"a.weight", "b.weight", "b.bias"});
+                 5, 2e-2, 2e-3, {"b.weight", "c.weight"});
 }
 
 // Strided data gradients on the direct tile: grouped at stride 2, and
