@@ -97,9 +97,9 @@ void GemmTileFunc::computeAt(const Halide::Func &consumer, Order order) const {
 
 namespace {
 
-// The first buffer parameter with a batch dimension: min 0 and no extent
-// constraint on its last dimension (constrainDense's batch), the others
-// constrained.
+// The first buffer parameter with a batch dimension: no extent constraint
+// on its last dimension (constrainDense's dynamic batch) and one on every
+// other (a parameter, whose extents are all constrained, is skipped).
 class FindBatch : public Halide::Internal::IRVisitor {
  public:
   Halide::Expr extent;
