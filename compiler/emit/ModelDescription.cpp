@@ -24,8 +24,10 @@ class Describer {
     d_.kernelSources.push_back(src);
     return byKey_[key] = static_cast<int>(d_.kernelKeys.size()) - 1;
   }
-  void ref(RefDesc::Kind kind, int index, int64_t offset, const Shape &dims, bool batched, bool isInt = false) {
+  void ref(RefDesc::Kind kind, int index, int64_t offset, const Shape &dims, bool batched, bool isInt = false,
+           Layout layout = Layout::Planar) {
     RefDesc r;
+    r.channelsLast = layout == Layout::ChannelsLast;
     r.kind = kind;
     r.index = index;
     r.offset = offset;
@@ -214,7 +216,7 @@ ModelDescription describeModel(const Graph &g, const MemoryPlan &plan, const std
       case ValueSlot::Arena: kind = RefDesc::Arena; break;
       case ValueSlot::None: throw std::logic_error("value " + g.value(v).name + " has no place in the memory plan");
     }
-    ds.ref(kind, s.index, s.offset, g.value(v).shape, true);
+    ds.ref(kind, s.index, s.offset, g.value(v).shape, true, false, g.value(v).layout);
   };
   for (size_t i = 0; i < g.ops.size(); ++i) {
     const Op &op = g.ops[i];

@@ -23,6 +23,7 @@ struct RefDesc {
   Shape dims;  // row-major, per sample when batched
   bool batched = true;
   bool isInt = false;  // int32 elements (class labels)
+  bool channelsLast = false;  // a [C, H, W] value stored as [H, W, C] (Layout::ChannelsLast)
 };
 
 // Mirrors nncc_step: kernel -1 copies refs[firstRef] into refs[firstRef + 1].

@@ -64,7 +64,9 @@ void printGraph(const Graph &g, std::ostream &os) {
       for (size_t k = 0; k < op.params.size(); ++k) os << (k ? ", " : "") << "@" << g.params[static_cast<size_t>(op.params[k])].name;
       os << "]";
     }
-    os << " : " << typeStr(g.value(op.output).shape) << "\n";
+    os << " : " << typeStr(g.value(op.output).shape);
+    if (g.value(op.output).layout == Layout::ChannelsLast) os << " channels_last";
+    os << "\n";
   }
   os << "outputs";
   for (size_t k = 0; k < g.outputs.size(); ++k) os << (k ? ", " : " ") << "%" << g.value(g.outputs[k]).name;

@@ -46,7 +46,7 @@ Expr perChannel(const std::vector<double> &v, int channels, const Halide::Var &c
 // y = (x - running_mean[c]) * (weight[c] / sqrt(running_var[c] + epsilon)) + bias[c].
 Func lowerBatchNorm(const OpArgs &a) {
   checkSameShape(a);
-  Dims d = dimsOf(a.outShape);
+  Dims d = a.outDims();
   Halide::Var c = d.vars[halideDim(a.outShape.size(), 0)];
   const Halide::ImageParam &beta = a.param(ParamRole::BNBias), &mean = a.param(ParamRole::RunningMean);
   Func scale = batchNormScale(a, a.op.floatAttr("epsilon")), out(a.name());

@@ -61,6 +61,7 @@ typedef struct nncc_buffer_ref {
   int32_t batched;   /* 1: a batch dimension follows */
   int64_t dims[4];   /* row-major */
   int32_t is_int;    /* 1: int32 elements (class labels), 0: float32 */
+  int32_t channels_last; /* 1: a [C, H, W] value stored as [H, W, C] (rank 3 only) */
 } nncc_buffer_ref;
 
 /* One call of a program: kernel `kernel` on refs[first_ref .. first_ref +
