@@ -199,7 +199,8 @@ class GlueBuilder {
       for (const StepDesc &st : prog)
         steps.push_back(llvm::ConstantStruct::get(stepTy, {llvm::ConstantInt::get(i32, st.kernel),
                                                            llvm::ConstantInt::get(i32, st.firstRef),
-                                                           llvm::ConstantInt::get(i32, st.numRefs)}));
+                                                           llvm::ConstantInt::get(i32, st.numRefs),
+                                                           llvm::ConstantInt::get(i64, st.work)}));
       return llvm::ConstantStruct::get(progTy, {llvm::ConstantInt::get(i32, steps.size()),
                                                 array(stepTy, steps, progTy->getElementType(1), name)});
     };

@@ -6,6 +6,8 @@
 // program (one in-place optimizer call per trainable parameter).
 #include "compiler/emit/ModelDescription.h"
 
+#include "compiler/ir/OpCost.h"
+
 #include <map>
 #include <stdexcept>
 
@@ -37,8 +39,8 @@ class Describer {
     d_.refs.push_back(r);
   }
   size_t mark() const { return d_.refs.size(); }
-  void step(std::vector<StepDesc> &program, int kernel, size_t first) {
-    program.push_back({kernel, static_cast<int>(first), static_cast<int>(d_.refs.size() - first)});
+  void step(std::vector<StepDesc> &program, int kernel, size_t first, int64_t work = -1) {
+    program.push_back({kernel, static_cast<int>(first), static_cast<int>(d_.refs.size() - first), work});
   }
   void params(const Op &op) {
     for (int p : op.params) ref(RefDesc::Param, p, 0, g_.params[static_cast<size_t>(p)].shape, false);
@@ -225,7 +227,7 @@ ModelDescription describeModel(const Graph &g, const MemoryPlan &plan, const std
     for (int in : op.inputs) valueRef(in);
     ds.params(op);
     valueRef(op.output);
-    ds.step(d.forward, k, first);
+    ds.step(d.forward, k, first, estimateOpWork(g, op));
   }
   for (const OutputCopy &c : plan.copies) {
     size_t first = ds.mark();

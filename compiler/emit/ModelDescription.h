@@ -31,6 +31,7 @@ struct StepDesc {
   int kernel = -1;
   int firstRef = 0;
   int numRefs = 0;
+  int64_t work = -1;  // per sample (estimateOpWork), -1 unknown
 };
 
 // What a kernel computes, for the emitter to lower it: a forward op, a step

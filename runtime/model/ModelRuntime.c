@@ -370,7 +370,9 @@ int nncc_run_program(nncc_instance *m, const nncc_program *p, int32_t num_steps,
       const nncc_buffer_ref *ref = &d->refs[s->first_ref + j];
       m->args[1 + j] = ref->kind == NNCC_REF_SCALAR ? (void *)(m->scalars + ref->offset) : (void *)&m->ref_bufs[s->first_ref + j];
     }
+    m->serial_kernel = s->work >= 0 && s->work * (int64_t)batch < NNCC_PARALLEL_MIN_WORK;
     r = d->kernels[s->kernel](m->args);
+    m->serial_kernel = 0;
     if (r != 0)
       return r;
   }

@@ -6,12 +6,12 @@
  * a few microseconds at batch 1), so waking a sleeping thread per loop (a
  * futex round trip, 10-50 us) would cost more than the loop. Both sides
  * therefore spin first: a worker polls for the next job, and the caller for
- * the workers' end, for about NNCC_SPIN_ROUNDS pauses (~0.2 ms) before they
+ * the workers' end, for NNCC_SPIN_ROUNDS pauses (tens of microseconds) before they
  * fall back to the condition variables (docs/runtime.md, "Threads"). */
 #include "ModelRuntimeInternal.h"
 
 #ifndef NNCC_SPIN_ROUNDS
-#define NNCC_SPIN_ROUNDS 8192
+#define NNCC_SPIN_ROUNDS 2048
 #endif
 
 static inline void cpu_relax(void) {
@@ -145,7 +145,7 @@ int halide_do_par_for(void *user_context, halide_task_t task, int min, int size,
   int unclaimed = 0, workers, result;
   if (size <= 0)
     return 0;
-  if (!nncc_is_instance(m) || m->threads <= 1 || size == 1)
+  if (!nncc_is_instance(m) || m->threads <= 1 || size == 1 || m->serial_kernel)
     return run_serial(user_context, task, min, size, closure);
   /* Nested loops (a task calling back in) and concurrent use find the pool
    * claimed and run serially on their own thread. */

@@ -71,6 +71,10 @@ typedef struct nncc_step {
   int32_t kernel;
   int32_t first_ref;
   int32_t num_refs;
+  /* The step's work per sample (about its FLOPs), or -1 when unknown: below
+   * NNCC_PARALLEL_MIN_WORK in all, the kernel runs on the calling thread
+   * alone (waking the pool would cost more than it saves). */
+  int64_t work;
 } nncc_step;
 
 typedef struct nncc_program {
