@@ -65,11 +65,15 @@ struct Op {
   // conv2d_transpose), applied in order after its own result and before its
   // `activation`: a batchnorm in inference mode (its four parameters appended
   // to `params`), then a residual add (its other operand appended to
-  // `inputs`). Never set by the frontend.
+  // `inputs`). And a prologue: a preprocess normalization (x - mean[c]) /
+  // std[c] of input 0, applied before the op reads it (so a conv's zero
+  // padding stays zero after normalization). Never set by the frontend.
   struct Epilogue {
     bool batchnorm = false;
     double batchnormEpsilon = 0.0;
     bool residual = false;
+    bool preprocess = false;
+    std::vector<double> preprocessMean, preprocessStd;  // one value, or one per channel
   } fused;
 
   const Attr &attr(const std::string &name) const;

@@ -57,6 +57,9 @@ void printGraph(const Graph &g, std::ostream &os) {
       }
       os << "}";
     }
+    if (op.fused.preprocess)
+      os << " +preprocess(mean=" << Attr::makeFloatList(op.fused.preprocessMean).str()
+         << ", std=" << Attr::makeFloatList(op.fused.preprocessStd).str() << ")";
     if (op.fused.batchnorm) os << " +batchnorm(epsilon=" << Attr::makeFloat(op.fused.batchnormEpsilon).str() << ")";
     if (op.fused.residual) os << " +residual(%" << g.value(op.inputs.back()).name << ")";
     if (!op.params.empty()) {

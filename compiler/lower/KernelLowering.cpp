@@ -68,6 +68,9 @@ std::string kernelKey(const Graph &g, const Op &op) {
   for (const auto &kv : op.attrs) os << " " << kv.first << "=" << kv.second.str();
   if (op.fused.batchnorm) os << " +batchnorm(" << Attr::makeFloat(op.fused.batchnormEpsilon).str() << ")";
   if (op.fused.residual) os << " +residual";
+  if (op.fused.preprocess)
+    os << " +preprocess(" << Attr::makeFloatList(op.fused.preprocessMean).str() << ", "
+       << Attr::makeFloatList(op.fused.preprocessStd).str() << ")";
   for (int in : op.inputs) os << " in" << shapeStr(g.value(in).shape) << layoutTag(in);
   for (int p : op.params) {
     const Param &prm = g.params[static_cast<size_t>(p)];

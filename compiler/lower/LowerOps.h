@@ -118,6 +118,11 @@ void constrainLayout(Halide::OutputImageParam p, const Shape &s, Layout layout, 
 LValue bindInput(const Value &v, Namer &namer, Halide::ImageParam &ip);
 // A parameter as an ImageParam with its dense static bounds.
 Halide::ImageParam bindParam(const Param &p, Namer &namer);
+// The input `in` normalized as a preprocess layer does, (x - mean[c]) / std[c]
+// over axis 0 (one value, or one per channel); unscheduled (inlined into its
+// reader). The preprocess layer, and the prologue of Op::fused.preprocess.
+LValue preprocessed(const LValue &in, const std::vector<double> &mean, const std::vector<double> &stdev, Namer &namer,
+                    const std::string &name);
 // Lowers one op through the table: `inputs` in op.inputs order, `params` in
 // op.params order. Returns the op's output Func, scheduled.
 Halide::Func lowerOp(const Graph &g, const Op &op, const LowerOptions &opts, Namer &namer,

@@ -166,7 +166,14 @@ Halide::Func lowerOp(const Graph &g, const Op &op, const LowerOptions &opts, Nam
   if (!fn) throw LoweringError(op.name + ": no lowering for op '" + opName(op.kind) + "'");
   const Value &out = g.value(op.output);
   if (!out.shapeKnown) throw LoweringError(op.name + ": shape not inferred");
-  OpArgs a{g, op, opts, namer, inputs, {}, out.shape};
+  std::vector<const LValue *> ins = inputs;
+  LValue normalized;  // the fused preprocess prologue of input 0
+  if (op.fused.preprocess) {
+    if (ins.empty()) throw LoweringError(op.name + ": a fused preprocess needs an input");
+    normalized = preprocessed(*ins[0], op.fused.preprocessMean, op.fused.preprocessStd, namer, op.name + "_preprocess");
+    ins[0] = &normalized;
+  }
+  OpArgs a{g, op, opts, namer, ins, {}, out.shape};
   for (size_t k = 0; k < op.params.size(); ++k)
     a.params.emplace(g.params[static_cast<size_t>(op.params[k])].role, params.at(k));
   return fn(a);

@@ -59,5 +59,6 @@ std::unique_ptr<Pass> createFuseActivationPass();
 std::unique_ptr<Pass> createFoldBatchNormPass();
 std::unique_ptr<Pass> createFuseResidualAddPass();
 std::unique_ptr<Pass> createAssignLayoutsPass();
+std::unique_ptr<Pass> createFoldPreprocessPass();
 
 }  // namespace nncc

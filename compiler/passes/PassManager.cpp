@@ -54,6 +54,7 @@ PassManager buildInferencePipeline(int optLevel, bool training) {
   if (optLevel >= 2) {
     if (!training) {
       pm.add(createFoldBatchNormPass());
+      pm.add(createFoldPreprocessPass());
       pm.add(createFuseResidualAddPass());
     }
     pm.add(createFuseActivationPass());
