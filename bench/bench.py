@@ -9,11 +9,19 @@ compiled object (bench/forward.c) at batch 1 and a larger batch with 1 and 2
 threads, the same for PyTorch and ONNX Runtime with the same weights and
 inputs (outputs checked against nncc's first), and per-layer GFLOP/s: every
 distinct conv2d/dense shape of those networks compiled alone as a one-layer
-model and timed. Writes the tables to stdout and bench/results/latest.md, the
-raw numbers to bench/results/latest.raw.json.
+model and timed. Training (--no-train leaves it out): the training step
+(NAME_train_step, bench/train_step.c) of mlp, lenet5 and vgg_cifar with
+softmax_cross_entropy and sgd with momentum 0.9 (training variants derived
+from the JSONs), batch 32, 1 and 2 threads, against PyTorch's forward + loss +
+backward + optimizer.step on the same network, weights and batch
+(bench/peers/torch_train_peer.py, checked against nncc's first two steps), and
+an epoch of examples/fashion_mnist when Debian's Fashion-MNIST is installed.
+Writes the tables to stdout and bench/results/latest.md, the raw numbers to
+bench/results/latest.raw.json.
 """
 import argparse
 import concurrent.futures
+import copy
 import datetime
 import json
 import math
@@ -30,6 +38,10 @@ NETS = [("mlp", 32), ("lenet5", 32), ("vgg_cifar", 32), ("resnet18", 8)]
 TORCH_PY = "/usr/bin/python3"
 OPENBLAS = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
 THREADS = (1, 2)
+TRAIN_NETS = ("mlp", "lenet5", "vgg_cifar")
+TRAIN_BATCH = 32
+TRAIN_LR = 0.001   # sgd, momentum 0.9: the same batch over and over must not diverge
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 
 
 def log(msg):
@@ -155,6 +167,48 @@ def fused_activation(graph, idx):
     return None
 
 
+def training_variant(model):
+    """The model with the bench's training section: softmax_cross_entropy on
+    the logits (a final softmax layer is dropped, so lenet5's probs become
+    logits) and sgd with momentum 0.9 at a constant learning rate, no
+    regularization: what torch_train_peer.py builds with torch.optim.SGD.
+    Dropout layers are left out (vgg_cifar's one, on 256 features: a
+    negligible cost), so that PyTorch computes the same numbers and its first
+    steps can be checked against nncc's (the masks' generators differ)."""
+    m = copy.deepcopy(model)
+    names = [l.get("name", "%s_%d" % (l["type"], i)) for i, l in enumerate(m["layers"])]
+    layers = []
+    for i, l in enumerate(m["layers"]):
+        if l["type"] != "dropout":
+            if "name" not in l:
+                l["name"] = names[i]  # keep the default name of its original position
+            layers.append(l)
+            continue
+        src = l.get("inputs", [names[i - 1] if i else m["inputs"][0]["name"]])[0]
+        nxt = m["layers"][i + 1] if i + 1 < len(m["layers"]) else None
+        if nxt is not None and "inputs" not in nxt:
+            nxt["inputs"] = [src]
+        for later in m["layers"][i + 1:]:
+            if "inputs" in later:
+                later["inputs"] = [src if n == names[i] else n for n in later["inputs"]]
+        if names[i] in m.get("outputs", []):
+            m["outputs"] = [src if n == names[i] else n for n in m["outputs"]]
+    m["layers"] = layers
+    out = m.get("outputs", [m["layers"][-1].get("name")])[0]
+    while True:
+        idx = {l.get("name", "%s_%d" % (l["type"], i)): i for i, l in enumerate(m["layers"])}
+        layer = m["layers"][idx[out]]
+        if layer["type"] != "softmax" or idx[out] != len(m["layers"]) - 1:
+            break
+        prev = m["layers"][idx[out] - 1]
+        out = layer.get("inputs", [prev.get("name", "%s_%d" % (prev["type"], idx[out] - 1))])[0]
+        m["layers"].pop()
+    m["outputs"] = [out]
+    m["training"] = {"loss": {"type": "softmax_cross_entropy", "output": out},
+                     "optimizer": {"type": "sgd", "learning_rate": TRAIN_LR, "momentum": 0.9}}
+    return m, out
+
+
 # ---- measurements ----
 
 def peak(work):
@@ -171,11 +225,11 @@ def compile_model(nncc, json_path, work, name, extra=()):
     return obj, secs, os.path.getsize(obj)
 
 
-def build_driver(work, name, inp, outp):
+def build_driver(work, name, inp, outp, driver="forward.c"):
     exe = os.path.join(work, name + ".bench")
     run(["cc", "-O2", "-std=c99", "-D_POSIX_C_SOURCE=199309L", "-DMODEL=" + name, "-DUMODEL=" + name.upper(),
          "-DIN=" + inp.upper(), "-DOUT=" + outp.upper(), "-include", os.path.join(work, name + ".h"),
-         os.path.join(BENCH, "forward.c"), os.path.join(work, name + ".o"), "-o", exe, "-lpthread", "-ldl", "-lm"])
+         os.path.join(BENCH, driver), os.path.join(work, name + ".o"), "-o", exe, "-lpthread", "-ldl", "-lm"])
     return exe
 
 
@@ -183,6 +237,42 @@ def time_driver(exe, batch, thr, budget_ms, dump=None):
     args = [exe, str(batch), str(thr), "200", str(budget_ms)] + ([dump] if dump else [])
     med, lo, reps, share = run(args).split()
     return {"median_ms": float(med), "min_ms": float(lo), "reps": int(reps), "cpu_per_wall": float(share)}
+
+
+def fashion_mnist_epoch(build, work):
+    """One epoch of examples/fashion_mnist (LeNet-5, Adam, batch 32, 54,000
+    training images, then the 6,000 validation images), built as a user
+    would: the build installed into a prefix, find_package(nncc)."""
+    if not os.path.isdir(FASHION_MNIST):
+        return {"error": "no %s (Debian's dataset-fashion-mnist)" % FASHION_MNIST}
+    try:
+        prefix, bdir, out = (os.path.join(work, d) for d in ("fm-prefix", "fm-build", "fm-out"))
+        os.makedirs(out)
+        log("bench: fashion_mnist: installing the build and building the example ...")
+        run(["cmake", "--install", build, "--prefix", prefix])
+        run(["cmake", "-S", os.path.join(ROOT, "examples", "fashion_mnist"), "-B", bdir, "-DCMAKE_PREFIX_PATH=" + prefix,
+             "-DCMAKE_BUILD_TYPE=Release"])
+        run(["cmake", "--build", bdir])
+        log("bench: fashion_mnist: one epoch ...")
+        s = time.perf_counter()
+        text = run([os.path.join(bdir, "fashion_mnist"), "--epochs", "1", "--out", out])
+        wall = time.perf_counter() - s
+        res = {"wall_s": wall}
+        for line in text.splitlines():
+            w = line.replace(",", "").replace(";", "").split()
+            if line.startswith("Fashion-MNIST:"):
+                res["train_images"], res["validation_images"] = int(w[1]), int(w[3])
+            elif " s per epoch" in line:
+                res["epoch_s"] = float(w[w.index("per") - 2])
+            elif line.startswith("test accuracy"):
+                res["test_accuracy"] = float(w[2])
+        with open(os.path.join(out, "curves.csv")) as f:
+            row = f.read().splitlines()[1].split(",")
+        res["train_loss"], res["val_acc"] = float(row[1]), float(row[4])
+        return res
+    except Exception as e:
+        log("bench: fashion_mnist: %s" % e)
+        return {"error": str(e).splitlines()[0][:300] if str(e) else type(e).__name__}
 
 
 def peer_lines(out):
@@ -264,6 +354,11 @@ def main():
     ap.add_argument("--layer-budget-ms", type=float, default=1000, help="timing budget per layer, batch and thread count")
     ap.add_argument("--no-layers", action="store_true")
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--no-train", action="store_true", help="leave out the training step and the Fashion-MNIST epoch")
+    ap.add_argument("--train-budget-ms", type=float, default=1500,
+                    help="timing budget per network and thread count for the training step")
+    ap.add_argument("--no-epoch", action="store_true", help="leave out the Fashion-MNIST epoch")
+    ap.add_argument("--train-only", action="store_true", help="only the training step and the epoch (no forward, no layers)")
     ap.add_argument("--note", default="", help="a line for the header (e.g. which commit nncc was built from)")
     ap.add_argument("--out", default=os.path.join(BENCH, "results", "latest.md"))
     a = ap.parse_args()
@@ -276,7 +371,7 @@ def main():
     load_start = open("/proc/loadavg").read().split()[:3]
     cpu = machine()
     work = tempfile.mkdtemp(prefix="nncc-bench.")
-    raw = {"nets": {}, "layers": [], "peers": {}}
+    raw = {"nets": {}, "layers": [], "peers": {}, "train": {}}
     try:
         log("bench: FMA peak ...")
         pk = peak(work)
@@ -289,7 +384,7 @@ def main():
             env["LD_LIBRARY_PATH"] = OPENBLAS + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
         env.pop("PYTHONPATH", None)
         # ---- whole networks ----
-        for net, big in nets:
+        for net, big in ([] if a.train_only else nets):
             try:
                 path = os.path.join(ROOT, "examples", net + ".json")
                 with open(path) as f:
@@ -337,8 +432,43 @@ def main():
                 log("bench: %s: %s" % (net, e))
                 raw["nets"][net] = {"error": str(e).splitlines()[0][:300] if str(e) else type(e).__name__}
                 raw["peers"].pop(net, None)
+        # ---- training step ----
+        if not a.no_train:
+            tdir = os.path.join(work, "train")
+            os.makedirs(tdir)
+            for net in [n for n, _ in nets if n in TRAIN_NETS]:
+                try:
+                    with open(os.path.join(ROOT, "examples", net + ".json")) as f:
+                        tm, outp = training_variant(json.load(f))
+                    jp = os.path.join(tdir, net + ".json")
+                    with open(jp, "w") as f:
+                        json.dump(tm, f, indent=1)
+                    graph = infer(tm)
+                    log("bench: %s: compiling the training variant ..." % net)
+                    _, csec, size = compile_model(nncc, jp, tdir, net)
+                    exe = build_driver(tdir, net, tm["inputs"][0]["name"], outp, "train_step.c")
+                    r = raw["train"][net] = {"compile_s": csec, "object_bytes": size, "runs": {},
+                                             "flop_per_sample": 2 * sum(macs(l, i, y) or 0 for _, l, i, y in graph),
+                                             "dropout": any(l["type"] == "dropout" for l in tm["layers"])}
+                    prefix = os.path.join(tdir, "%s_b%d" % (net, TRAIN_BATCH))
+                    for thr in THREADS:
+                        log("bench: %s: training step, batch %d, %d thread(s) ..." % (net, TRAIN_BATCH, thr))
+                        r["runs"][str(thr)] = time_driver(exe, TRAIN_BATCH, thr, a.train_budget_ms,
+                                                          prefix if thr == THREADS[0] else None)
+                    if not torch_missing:
+                        log("bench: %s: PyTorch training step ..." % net)
+                        lines, err = run_peer([TORCH_PY, os.path.join(BENCH, "peers", "torch_train_peer.py"), jp,
+                                               "--case", "%d:%s" % (TRAIN_BATCH, prefix),
+                                               "--threads", ",".join(map(str, THREADS)),
+                                               "--budget-ms", str(a.train_budget_ms)], env)
+                        r["torch"] = {"lines": lines, "error": err}
+                except Exception as e:
+                    log("bench: %s (training): %s" % (net, e))
+                    raw["train"][net] = {"error": str(e).splitlines()[0][:300] if str(e) else type(e).__name__}
+            if not a.no_epoch:
+                raw["fashion_mnist"] = fashion_mnist_epoch(build, work)
         # ---- per layer ----
-        if not a.no_layers:
+        if not a.no_layers and not a.train_only:
             seen = {}
             for net, big in nets:
                 with open(os.path.join(ROOT, "examples", net + ".json")) as f:
@@ -449,13 +579,23 @@ def main():
         for l in p.get("ort", {}).get("lines", []):
             if l.get("kind") == "info":
                 ort_info = l
+    for r in raw["train"].values():  # --train-only: no forward peers
+        for l in r.get("torch", {}).get("lines", []):
+            if l.get("kind") == "info" and tinfo is None:
+                tinfo = l
     tdesc = ("n/a (%s)" % torch_missing if torch_missing else
              "%s with OpenBLAS (%s), jit.trace + freeze + optimize_for_inference" % (
                  tinfo["torch"] if tinfo else "?", OPENBLAS))
     odesc = ("n/a (%s)" % ort_missing if ort_missing else
              "%s (onnxruntime-node, graph optimization all, the PyTorch peer's ONNX export)" % (
                  ort_info["onnxruntime"] if ort_info else "?"))
-    md.append("- peers: PyTorch %s; ONNX Runtime %s" % (tdesc, odesc))
+    if raw["nets"]:
+        md.append("- peers: PyTorch %s; ONNX Runtime %s" % (tdesc, odesc))
+    if raw["train"]:
+        md.append("- training peer: PyTorch %s eager mode, forward + `F.cross_entropy` + backward + "
+                  "`torch.optim.SGD.step()`, with OpenBLAS" % (
+                      "n/a (%s)" % torch_missing if torch_missing else tinfo["torch"] if tinfo else "?"))
+    whole_start = len(md)
     md += ["", "## Whole networks (forward, median ms; ratio = nncc ms / peer ms, below 1 = nncc faster)", ""]
     rows, checks = [], []
     layer_ms = {}  # (net, batch, threads) -> sum of its conv/dense layers' one-layer medians
@@ -471,7 +611,9 @@ def main():
                     for t in THREADS:
                         layer_ms[(net, b, t)] = float("nan")
     for net, big in nets:
-        r = raw["nets"][net]
+        r = raw["nets"].get(net)
+        if r is None:
+            continue
         if "error" in r:
             rows.append([net, "error: " + r["error"][:200]] + [""] * 13)
             continue
@@ -525,6 +667,79 @@ def main():
                "network, add is `nncc ms` minus it).", "", "Peers' outputs vs nncc's on the same input and weights (max abs diff; ok when "
                "<= 1e-4 + 1e-3 x max abs output):", ""]
     md.append(table(["net", "peer", "batch", "max abs diff"], checks))
+    if not raw["nets"]:  # --train-only
+        del md[whole_start:]
+    if raw["train"] or raw.get("fashion_mnist"):
+        md += ["", "## Training step (`NAME_train_step` vs PyTorch's forward + loss + backward + `optimizer.step()`; "
+                   "batch %d, median ms; ratio = nncc ms / torch ms, below 1 = nncc faster)" % TRAIN_BATCH, "",
+               "Each network with `softmax_cross_entropy` on its logits and `sgd` (learning rate %g, momentum 0.9, "
+               "no regularization, constant rate), derived from its JSON (`training_variant` in bench.py: lenet5's "
+               "final softmax is dropped); nncc compiled with the training entry points and timed by "
+               "`bench/train_step.c` (repeated steps on one batch); PyTorch eager mode (`zero_grad(set_to_none=True)`, "
+               "`F.cross_entropy`, `torch.optim.SGD`) on the same initial weights and batch "
+               "(`bench/peers/torch_train_peer.py`). `~GFLOP/s`: 3 x the forward conv/dense FLOPs (forward, "
+               "input gradient, weight gradient) over the median, an estimate." % TRAIN_LR, ""]
+        rows, tchecks = [], []
+        for net in [n for n, _ in nets if n in TRAIN_NETS]:
+            r = raw["train"].get(net)
+            if r is None:
+                continue
+            if "error" in r:
+                rows.append([net, "error: " + r["error"][:200]] + [""] * 10)
+                continue
+            pt = {l["threads"]: l for l in r.get("torch", {}).get("lines", []) if l.get("kind") == "time"}
+            for n, thr in enumerate(THREADS):
+                m = r["runs"][str(thr)]
+                gf = 3 * r["flop_per_sample"] * TRAIN_BATCH / (m["median_ms"] * 1e6)
+                tm = pt.get(thr, {}).get("median_ms")
+                tc = pt.get(thr, {}).get("cpu_per_wall")
+                rows.append([net if n == 0 else "", "%.1f" % r["compile_s"] if n == 0 else "",
+                             "%.2f" % (r["object_bytes"] / 1048576) if n == 0 else "", thr,
+                             fnum(m["median_ms"]), fnum(m["min_ms"]), "%.2f" % m["cpu_per_wall"],
+                             "%.0f" % (TRAIN_BATCH * 1e3 / m["median_ms"]), "%.1f" % gf,
+                             "%.0f%%" % (100 * gf / (thr * per_core)),
+                             fnum(tm) + (" (%.2f)" % tc if tc is not None else ""), ratio(m["median_ms"], tm)])
+            if torch_missing:
+                tchecks.append([net, "n/a (%s)" % torch_missing, "", ""])
+                continue
+            tp = r.get("torch", {})
+            if tp.get("error"):
+                tchecks.append([net, "error: " + tp["error"][:160], "", ""])
+            for l in [l for l in tp.get("lines", []) if l.get("kind") == "check"]:
+                ldiff = max(abs(x - y) for x, y in zip(l["loss"], l["ref_loss"]))
+                wtol = tolerance(l["max_abs_weight"])
+                ok = ldiff <= 1e-4 + 1e-3 * max(abs(x) for x in l["ref_loss"]) and l["max_abs_weight_diff"] <= wtol
+                verdict = ("dropout: the masks differ, so do the numbers; times only" if l["dropout"] else
+                           "ok" if ok else "MISMATCH, its times are not comparable")
+                tchecks.append([net, "nncc %s, torch %s" % (" ".join("%.6f" % x for x in l["ref_loss"]),
+                                                            " ".join("%.6f" % x for x in l["loss"])),
+                                "%.2e (max abs weight %.3g)" % (l["max_abs_weight_diff"], l["max_abs_weight"]), verdict])
+        md.append(table(["net", "compile s", "object MB", "thr", "nncc ms", "nncc min", "cpu/wall", "samples/s",
+                         "~GFLOP/s", "% peak", "torch ms (cpu/wall)", "nncc/torch"], rows))
+        tstarved = [(n, m["cpu_per_wall"]) for n, r in raw["train"].items() for t, m in r.get("runs", {}).items()
+                    if t == "1" and m["cpu_per_wall"] < 0.9]
+        if tstarved:
+            md += ["", "**%d of the 1-thread training steps got less than 0.9 of a core** (worst: %s at %.2f): their "
+                       "times are inflated by other processes." % (
+                           len(tstarved), min(tstarved, key=lambda x: x[1])[0], min(x[1] for x in tstarved))]
+        if tchecks:
+            md += ["", "PyTorch's first two steps vs nncc's from the same weights on the same batch (ok when the "
+                       "losses agree to 1e-4 + 1e-3 x the loss and the weights after them to 1e-4 + 1e-3 x the "
+                       "largest weight):", ""]
+            md.append(table(["net", "losses of steps 1, 2", "max abs weight diff after 2 steps", "check"], tchecks))
+        fm = raw.get("fashion_mnist")
+        if fm:
+            md += ["", "An epoch of `examples/fashion_mnist` (LeNet-5 as in `examples/lenet5.json`: `cross_entropy`, "
+                       "Adam; batch 32; nncc::trainer with the model's default threads, the online CPUs; the epoch "
+                       "time includes the pass over the validation images):", ""]
+            if "error" in fm:
+                md.append(table(["example", "result"], [["fashion_mnist", "n/a: " + fm["error"]]]))
+            else:
+                md.append(table(["example", "training images", "validation images", "epoch s", "training images / epoch s",
+                                 "train loss", "val acc", "test acc after 1 epoch"],
+                                [["fashion_mnist", fm["train_images"], fm["validation_images"], "%.2f" % fm["epoch_s"],
+                                  "%.0f" % (fm["train_images"] / fm["epoch_s"]), "%.4f" % fm["train_loss"],
+                                  "%.4f" % fm["val_acc"], "%.4f" % fm["test_accuracy"]]]))
     if raw["layers"]:
         md += ["", "## Per layer (each distinct conv2d/dense shape compiled alone: conv/dense + bias + the fused "
                    "activation; median ms, GFLOP/s = 2 x MACs / time, % of threads x 1-thread peak)", ""]

@@ -4,6 +4,9 @@
 //   kernel_bench [--baseline] [--tile VxC] [--direct] [--dense-units U] [--reps R]
 //                [--batch B[,B...]] SPEC...
 //   SPEC: name:conv:cin:H:W:cout:k:stride:pad[:groups]  or  name:dense:features:units
+//         or name:dense-grad:features:units (the dense layer's two GEMM
+//         gradients, dx and dw, each its own JIT pipeline as in a training
+//         step, relu fused; GFLOP/s = 2 x features x units x batch each)
 //         or model:PATH.json (the whole network as one JIT pipeline, lowerGraph,
 //         unoptimized graph; GFLOP/s over its conv2d and dense layers)
 // Threads: HL_NUM_THREADS (the peak is 226.5 GFLOP/s per thread: the
@@ -12,6 +15,7 @@
 // a shared, loaded machine the minimum and the CPU time are the steadier).
 #include "compiler/ir/ShapeInference.h"
 #include "compiler/lower/ConvSchedule.h"
+#include "compiler/lower/Gradients.h"
 #include "compiler/lower/Lowering.h"
 #include "compiler/weights/Initializers.h"
 #include "frontend/ModelParser.h"
@@ -22,6 +26,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -42,6 +47,7 @@ struct Layer {
   std::string name, json;
   std::vector<int> inShape;
   double flopsPerSample = 0;
+  bool gradients = false;
 };
 
 Graph build(const std::string &json);
@@ -89,6 +95,7 @@ Layer parseSpec(const std::string &spec) {
        << R"(, "activation": "relu"}], "outputs": ["l"]})";
   } else {
     int fe = std::stoi(f.at(2)), u = std::stoi(f.at(3));
+    l.gradients = f.at(1) == "dense-grad";
     l.inShape = {fe};
     l.flopsPerSample = 2.0 * fe * u;
     js << R"({"nncc": 1, "name": "m", "inputs": [{"name": "x", "shape": [)" << fe
@@ -126,6 +133,83 @@ Halide::Buffer<float> bufferOf(const Shape &s, int batch) {
   return b;
 }
 
+struct Timing {
+  double median, best, cpu;
+};
+
+Timing timeRuns(int reps, int threads, const std::function<void()> &run) {
+  run();
+  std::vector<double> t, cpu;
+  for (int r = 0; r < reps; ++r) {
+    double c0 = cpuSeconds();
+    auto s = std::chrono::steady_clock::now();
+    run();
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - s).count());
+    cpu.push_back((cpuSeconds() - c0) / threads);
+  }
+  std::sort(t.begin(), t.end());
+  std::sort(cpu.begin(), cpu.end());
+  return {t[t.size() / 2], t[0], cpu[cpu.size() / 2]};
+}
+
+void report(const std::string &name, int batch, int threads, double flops, double peak, const Timing &t, double compile) {
+  std::printf("%-22s batch %3d thr %d  median %8.3f ms %6.1f GF/s | min %8.3f ms %6.1f GF/s %5.1f%% peak | cpu/thr %8.3f ms %6.1f GF/s  (compile %.2fs)\n",
+              name.c_str(), batch, threads, t.median * 1e3, flops / t.median / 1e9, t.best * 1e3, flops / t.best / 1e9,
+              100 * flops / t.best / 1e9 / peak, t.cpu * 1e3, flops / t.cpu / 1e9, compile);
+  std::fflush(stdout);
+}
+
+// The dense layer's input and weight gradients (DenseGradients.cpp), each a
+// pipeline of its own as in a training step, on random x, y, dy.
+void benchDenseGradients(const Layer &l, const Graph &g, const std::vector<int> &batches, int reps, int threads,
+                         double peak, const Halide::Target &target) {
+  const Op *op = nullptr;
+  for (const Op &o : g.ops)
+    if (o.kind == OpKind::Dense) op = &o;
+  LowerOptions opts;
+  opts.target = target;
+  lower::Namer namer;
+  Halide::ImageParam xp, yp, dyp;
+  Value xv = g.value(op->inputs[0]), yv = g.value(op->output), dyv = yv;
+  yv.name = "y", dyv.name = "dy";
+  lower::LValue x = lower::bindInput(xv, namer, xp), y = lower::bindInput(yv, namer, yp),
+                dy = lower::bindInput(dyv, namer, dyp);
+  lower::GradArgs a{g, *op, opts, namer, {x}, y, dy, {}, xp.dim(1).extent(), 0.0, 0.0};
+  const Param *weight = nullptr;
+  std::vector<Halide::Buffer<float>> keep;
+  for (int p : op->params) {
+    const Param &prm = g.params[static_cast<size_t>(p)];
+    Halide::ImageParam ip = lower::bindParam(prm, namer);
+    keep.push_back(bufferOf(prm.shape, 0));
+    ip.set(keep.back());
+    a.params.emplace(prm.role, ip);
+    if (prm.role == ParamRole::Weight) weight = &prm;
+  }
+  const int features = int(xv.shape[0]), units = int(yv.shape[0]);
+  struct Kernel {
+    std::string name;
+    Halide::Func f;
+    std::vector<int> sizes;  // without the batch for dw
+    bool batched;
+  };
+  std::vector<Kernel> kernels{{l.name + ".dx", lower::lowerInputGradient(a, 0), {features}, true},
+                              {l.name + ".dw", lower::lowerParamGradient(a, *weight), {features, units}, false}};
+  for (Kernel &k : kernels) {
+    auto c0 = std::chrono::steady_clock::now();
+    k.f.compile_jit(target);
+    double compile = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
+    for (int batch : batches) {
+      Halide::Buffer<float> xb = bufferOf(xv.shape, batch), yb = bufferOf(yv.shape, batch), dyb = bufferOf(yv.shape, batch);
+      xp.set(xb), yp.set(yb), dyp.set(dyb);
+      std::vector<int> sizes = k.sizes;
+      if (k.batched) sizes.push_back(batch);
+      Halide::Buffer<float> out(sizes);
+      Timing t = timeRuns(reps, threads, [&] { k.f.realize(out, target); });
+      report(k.name, batch, threads, 2.0 * features * units * batch, peak, t, compile);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -161,6 +245,10 @@ int main(int argc, char **argv) {
     LowerOptions opts;
     opts.target = Halide::get_jit_target_from_environment();
     if (profile) opts.target = opts.target.with_feature(Halide::Target::Profile);
+    if (l.gradients) {
+      benchDenseGradients(l, g, batches, reps, threads, peak, opts.target);
+      continue;
+    }
     auto c0 = std::chrono::steady_clock::now();
     LoweredModel m = lowerGraph(g, opts);
     if (!asmFile.empty()) {

@@ -98,6 +98,7 @@ class Layer(nn.Module):
         self.type, self.pre, self.act = t, None, None
         self.axis = layer.get("axis", 0) + 1
         self.shape = layer.get("shape")
+        self.rate = float(layer.get("rate", 0.5))  # dropout: active in train() mode only
         if layer.get("activation"):
             self.act = Act(layer["activation"])
         shp = in_shapes[0]
@@ -158,6 +159,8 @@ class Layer(nn.Module):
             x = torch.softmax(x, self.axis)
         elif t == "log_softmax":
             x = torch.log_softmax(x, self.axis)
+        elif t == "dropout":
+            x = F.dropout(x, self.rate, self.training)
         elif t == "flatten":
             x = torch.flatten(x, 1)
         elif t == "reshape":

@@ -256,6 +256,7 @@ class GlueBuilder {
         program(desc_.train, "nncc.train_steps"),
         program(desc_.evaluate, "nncc.evaluate_steps"),
         program(desc_.update, "nncc.update_steps"),
+        program(desc_.trainStep, "nncc.train_step_steps"),
         llvm::ConstantInt::get(i64, desc_.seed),
         stateNames(),
     };
@@ -395,6 +396,7 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
       ti.numStates = optimizerStateCount(g);
       ti.stateNames = optimizerStateNames(g);
       for (const Op &op : g.ops) ti.trainForwardKeys.push_back(trainsDifferently(op) ? trainForwardKernelKey(g, op) : "");
+      for (const TrainStep &s : bp.steps) ti.fusedKeys.push_back(fusesUpdate(g, s) ? fusedUpdateKernelKey(g, bp, s) : "");
     }
     ModelDescription desc = describeModel(g, planMemory(g), opKeys, training ? &ti : nullptr);
     // One kernel per distinct key, compiled without the Halide runtime and
@@ -418,6 +420,9 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
         case KernelSource::TrainForward: lk = lowerTrainForwardKernel(g, g.ops[static_cast<size_t>(src.index)], lo); break;
         case KernelSource::Train: lk = lowerTrainKernel(g, bp, bp.steps[static_cast<size_t>(src.index)], lo); break;
         case KernelSource::Update: lk = lowerUpdateKernel(g, src.numel, lo); break;
+        case KernelSource::FusedUpdate:
+          lk = lowerFusedUpdateKernel(g, bp, bp.steps[static_cast<size_t>(src.index)], lo);
+          break;
       }
       if (opts.kind == OutputKind::CppSource) scheduleForSource(lk.pipeline);
       modules.push_back(lk.pipeline.compile_to_module(lk.arguments, ModelDescription::kernelName(g.name, k), kernelTarget));

@@ -2,8 +2,10 @@
 // key; the forward program, one step per op on the refs of its inputs, its
 // parameters and its output, and the output copies of the memory plan; with
 // training, the train program (the forward ops on the training arena, the
-// losses and regularization costs, the backward steps) and the update
-// program (one in-place optimizer call per trainable parameter).
+// losses and regularization costs, the backward steps), the update
+// program (one in-place optimizer call per trainable parameter) and the
+// train_step program (the weights' updates fused into their gradient
+// kernels, the other parameters' updates after the backward steps).
 #include "compiler/emit/ModelDescription.h"
 
 #include "compiler/ir/OpCost.h"
@@ -140,7 +142,45 @@ void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, Mod
   size_t shared = order.size();
   for (size_t j = 0; j < bp.steps.size(); ++j)
     if (bp.steps[j].kind != TrainStepKind::Loss && bp.steps[j].kind != TrainStepKind::RegCost) order.push_back(j);
-  for (size_t j : order) {
+  // train_step fuses a weight's update into its gradient kernel, which must
+  // then run after the op's other steps (the input gradient reads the
+  // weight): right after the op's last step, when the op's steps are
+  // consecutive. Every step of an op touches the op's inputs, output and
+  // output gradient, so the memory plan keeps them alive until then.
+  std::vector<bool> fused(bp.steps.size(), false);
+  std::map<int, size_t> lastOfOp;  // op -> its last position in `order`
+  for (size_t q = 0; q < order.size(); ++q)
+    if (bp.steps[order[q]].op >= 0) lastOfOp[bp.steps[order[q]].op] = q;
+  for (size_t q = 0; q < order.size(); ++q) {
+    size_t j = order[q];
+    if (j >= t.fusedKeys.size() || t.fusedKeys[j].empty()) continue;
+    bool consecutive = true;
+    for (size_t r = q; r <= lastOfOp[bp.steps[j].op]; ++r) consecutive = consecutive && bp.steps[order[r]].op == bp.steps[j].op;
+    fused[j] = consecutive;
+  }
+  std::vector<bool> paramFused(g.params.size(), false);
+  for (size_t j = 0; j < bp.steps.size(); ++j)
+    if (fused[j]) paramFused[static_cast<size_t>(bp.steps[j].param)] = true;
+  auto fusedStep = [&](size_t j) {
+    const TrainStep &s = bp.steps[j];
+    const Op &op = g.ops[static_cast<size_t>(s.op)];
+    const Param &p = g.params[static_cast<size_t>(s.param)];
+    int64_t off = d.gradOffset[static_cast<size_t>(s.param)];
+    int k = ds.kernel(t.fusedKeys[j], {KernelSource::FusedUpdate, static_cast<int>(j), 0});
+    size_t first = ds.mark();
+    for (int in : op.inputs) valueRef(in);
+    valueRef(op.output);
+    gradRef(s.gradIns[0]);
+    ds.params(op);
+    for (int st = 0; st < t.numStates; ++st) ds.ref(RefDesc::State, 0, st * d.numGradFloats + off, p.shape, false);
+    for (int sc = 0; sc < 3; ++sc) ds.ref(RefDesc::Scalar, 0, int64_t(sc) * 16, Shape{}, false);
+    ds.ref(RefDesc::Param, s.param, 0, p.shape, false);
+    for (int st = 0; st < t.numStates; ++st) ds.ref(RefDesc::State, 0, st * d.numGradFloats + off, p.shape, false);
+    ds.step(d.trainStep, k, first);
+  };
+  d.trainStep = d.train;  // the forward steps
+  for (size_t q = 0; q < order.size(); ++q) {
+    size_t j = order[q];
     const TrainStep &s = bp.steps[j];
     int k = ds.kernel(t.stepKeys[j], {KernelSource::Train, static_cast<int>(j), 0});
     size_t first = ds.mark();
@@ -185,6 +225,10 @@ void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, Mod
     }
     ds.step(d.train, k, first);
     if (d.evaluate.size() < g.ops.size() + shared) d.evaluate.push_back(d.train.back());
+    if (!fused[j]) d.trainStep.push_back(d.train.back());
+    if (s.op >= 0 && lastOfOp[s.op] == q)
+      for (size_t r = 0; r <= q; ++r)
+        if (fused[order[r]] && bp.steps[order[r]].op == s.op) fusedStep(order[r]);
   }
   // The optimizer: one in-place update per trainable parameter.
   for (size_t p = 0; p < g.params.size(); ++p) {
@@ -199,6 +243,7 @@ void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, Mod
     flatParam(static_cast<int>(p));
     for (int s = 0; s < t.numStates; ++s) ds.ref(RefDesc::State, 0, s * d.numGradFloats + d.gradOffset[p], Shape{n}, false);
     ds.step(d.update, k, first);
+    if (!paramFused[p]) d.trainStep.push_back(d.update.back());
   }
 }
 

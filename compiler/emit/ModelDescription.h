@@ -35,11 +35,12 @@ struct StepDesc {
 };
 
 // What a kernel computes, for the emitter to lower it: a forward op, a step
-// of the backward program, or the optimizer update of `numel` floats.
+// of the backward program, the optimizer update of `numel` floats, or a
+// weight-gradient step with the update fused in (train_step).
 struct KernelSource {
-  enum Kind { Op, Train, Update, TrainForward };
+  enum Kind { Op, Train, Update, TrainForward, FusedUpdate };
   Kind kind = Op;
-  int index = 0;      // Op, TrainForward: op index; Train: index into BackwardProgram::steps
+  int index = 0;      // Op, TrainForward: op index; Train, FusedUpdate: index into BackwardProgram::steps
   int64_t numel = 0;  // Update
 };
 
@@ -63,6 +64,10 @@ struct ModelDescription {
   std::vector<StepDesc> train;          // forward (training mode), losses, regularization, backward
   std::vector<StepDesc> evaluate;       // forward (inference mode), losses, regularization
   std::vector<StepDesc> update;         // one optimizer kernel call per trainable parameter
+  // train_step: `train` with each fused weight's gradient kernel replaced by
+  // its fused update, run after the op's other backward steps (which read
+  // the weight), then `update`'s calls for the other parameters.
+  std::vector<StepDesc> trainStep;
   int64_t trainArenaFloats = 0;
   std::vector<int64_t> gradOffset;      // per parameter, -1 when not trainable
   int64_t numGradFloats = 0;
@@ -82,13 +87,15 @@ struct ModelDescription {
 
 // The training half of a description's input: the backward program, its
 // memory plan, each step's kernel key, and the update kernel key of each
-// parameter (empty for one that is not trainable).
+// parameter (empty for one that is not trainable); the keys of the fused
+// weight-gradient kernels of train_step.
 struct TrainingInput {
   const BackwardProgram *bp = nullptr;
   const TrainingMemoryPlan *plan = nullptr;
   std::vector<std::string> stepKeys;
   std::vector<std::string> updateKeys;
   std::vector<std::string> trainForwardKeys;  // per op: its training forward kernel's key, "" for none
+  std::vector<std::string> fusedKeys;  // per step: its kernel with the update fused in, "" for none
   int numStates = 0;
   std::vector<std::string> stateNames;
 };

@@ -48,8 +48,8 @@ namespace {
   X(initial_values) X(num_param_floats) X(num_kernels) X(kernels) X(num_refs) X(refs) X(arena_floats) X(forward)    \
   X(has_training) X(num_targets) X(targets) X(target_classes) X(num_grad_floats) X(grad_offset) X(num_states)       \
   X(num_scalars) X(num_costs) X(cost_slots) X(num_corrects) X(correct_slots) X(adam_beta1) X(adam_beta2)           \
-  X(schedule) X(schedule_args) X(learning_rate) X(train_arena_floats) X(train) X(evaluate) X(update) X(seed)        \
-  X(state_names)
+  X(schedule) X(schedule_args) X(learning_rate) X(train_arena_floats) X(train) X(evaluate) X(update) X(train_step) \
+  X(seed) X(state_names)
 
 constexpr size_t alignUp(size_t v, size_t a) { return (v + a - 1) / a * a; }
 
@@ -191,6 +191,7 @@ class Writer {
     f["seed"] = std::to_string(d_.seed) + "ULL";
     for (const std::string &s : d_.stateNames) states.push_back(cString(s));
     f["state_names"] = array("const char *const", "state_names", states);
+    f["train_step"] = program("train_step_steps", d_.trainStep);
 
     // Designated initializers in declaration order: the C++ compiler checks
     // every name against runtime's nncc_model_desc.

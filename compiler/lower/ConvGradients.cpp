@@ -1,10 +1,12 @@
 // Gradient rules of conv2d and conv2d_transpose (see Gradients.h), with stride, dilation, padding
 // and groups. The input gradient is the transposed convolution of the output
-// gradient with the same weights, written as a gather: input pixel ix takes
-// tap kx from output ox = (ix + pl - kx*dw) / sw when that divides exactly
-// and lies inside the output. The weight gradient correlates the output
-// gradient with the zero-padded input over the batch and the output pixels;
-// the bias gradient sums the output gradient.
+// gradient with the same weights: input pixel ix takes tap kx from output
+// ox = (ix + pl - kx*dw) / sw when that divides exactly and lies inside the
+// output. Scheduled, it runs as a forward convolution on the kernels of
+// ConvKernel.h; unscheduled, as a gather. The weight gradient correlates the
+// output gradient with the zero-padded input over the batch and the output
+// pixels; the bias gradient sums the output gradient.
+#include "compiler/lower/ConvKernel.h"
 #include "compiler/lower/Gradients.h"
 
 #include <algorithm>
@@ -85,10 +87,50 @@ Func conv2dWeightGradientGemm(const GradArgs &a, const ConvShape &c, const LValu
   return dw;
 }
 
+// The input gradient as a forward convolution (ConvKernel.h) of dz. With
+// kx' = kw-1 - kx the gather above is, at stride 1,
+//   dx(ix, iy, ci) = sum over (kx', ky', f of ci's group) of
+//     w(kw-1-kx', kh-1-ky', ci of the group, f) * dz(ix - ((kw-1)*dw - pl) + kx'*dw, ...),
+// a convolution with padding (kw-1)*dw - pl and (kh-1)*dh - pt, the same
+// dilation and groups, the weights flipped in (kx, ky) and the channels
+// swapped: the kernel's weight repack absorbs both. A stride s > 1 spreads dz
+// over the stride grid first (dz(ox) at ox*s, zeros between, inside the input
+// repack): the taps never test, at the price of s*s times the FMAs (the
+// stride phases as separate convolutions would avoid it). The fused
+// activation's gradient `dz` is inlined into the input repack.
+Func conv2dInputGradientKernel(const GradArgs &a, const ConvShape &c, const LValue &dz) {
+  LValue in = dz;
+  if (c.sw > 1 || c.sh > 1) {
+    Halide::Var x("x"), y("y"), f("f"), n("n");
+    Func spread(a.name("dout_spread"));
+    spread(x, y, f, n) = Halide::select(x % c.sw == 0 && y % c.sh == 0, dz.f(x / c.sw, y / c.sh, f, n), 0.f);
+    in = {spread, Shape{c.cout, (c.oh - 1) * c.sh + 1, (c.ow - 1) * c.sw + 1}};
+  }
+  ConvGeom g;
+  g.kh = c.kh, g.kw = c.kw, g.dh = c.dh, g.dw = c.dw;
+  g.pt = (c.kh - 1) * c.dh - c.pt, g.pl = (c.kw - 1) * c.dw - c.pl;
+  g.groups = c.groups;
+  g.cin = c.cout, g.cout = c.cin, g.cinPerGroup = c.coutPerGroup, g.coutPerGroup = c.cinPerGroup;
+  const Halide::ImageParam &w = a.param(ParamRole::Weight);  // (kx, ky, ci of the group, f)
+  auto weight = [w, c](Expr kx, Expr ky, Expr fg, Expr ci) {
+    Expr f = c.groups == 1 ? fg : (ci / c.cinPerGroup) * c.coutPerGroup + fg;
+    Expr cig = c.groups == 1 ? ci : ci % c.cinPerGroup;
+    return w(c.kw - 1 - kx, c.kh - 1 - ky, cig, f);
+  };
+  auto result = [](Func raw, const std::function<void(Func)> &tile) {
+    tile(raw);
+    return raw;
+  };
+  ConvProblem p{in,     weight, nullptr, g, a.inputs[0].shape, result, a.name("dinput"),
+                [&a](const std::string &s) { return a.name(s); }, a.opts};
+  return lowerConvKernel(p);
+}
+
 }  // namespace
 
 Func conv2dInputGradient(const GradArgs &a) {
   ConvShape c(a);
+  if (convKernelsApply(a.opts)) return conv2dInputGradientKernel(a, c, gradThroughFusedActivation(a, true));
   LValue dz = gradThroughFusedActivation(a);
   Dims d = dimsOf(a.inputs[0].shape);
   Halide::Var x = d.vars[0], y = d.vars[1], ci = d.vars[2], n = d.vars[3];
@@ -109,13 +151,17 @@ Func conv2dInputGradient(const GradArgs &a) {
 
 Func conv2dParamGradient(const GradArgs &a, const Param &p) {
   ConvShape c(a);
-  LValue dz = gradThroughFusedActivation(a);
+  // The bias sum and the GEMM's transposition read dz once per element: the
+  // activation's gradient inlines there; the generic correlation reads it
+  // once per tap.
+  int v = vectorFactor(a.opts, c.cout);
+  bool gemm = a.opts.schedule && c.groups == 1 && v > 1;
+  LValue dz = gradThroughFusedActivation(a, p.role == ParamRole::Bias || gemm);
   if (p.role == ParamRole::Bias) return convBiasGradient(a, c, dz);
   Halide::RDom r({{0, c.ow}, {0, c.oh}, {0, a.batch}}, a.name("r"));
   Halide::Var kx("kx"), ky("ky"), cg("cg"), f("f");
   Func padded = padXY(a.inputs[0], 0.f, a.name("padded"));
-  int v = vectorFactor(a.opts, c.cout);
-  if (a.opts.schedule && c.groups == 1 && v > 1) return conv2dWeightGradientGemm(a, c, dz, padded, p, v);
+  if (gemm) return conv2dWeightGradientGemm(a, c, dz, padded, p, v);
   Expr channel = c.groups == 1 ? Expr(cg) : (f / c.coutPerGroup) * c.cinPerGroup + cg;
   Func sum(a.name("dweight_sum")), dw(a.name("dweight"));
   sum(kx, ky, cg, f) = 0.f;

@@ -1,6 +1,9 @@
 // Lowering of dense (PyTorch's Linear): y(u, n) = b(u) + sum_i w(i, u) * x(i, n)
 // with the weight [units, F] seen as (i, u), then the fused activation.
-#include "compiler/lower/ConvSchedule.h"
+// Scheduled (docs/schedules.md, "Dense"): from kGemmBatch samples on, a
+// register-tiled GEMM (DenseGemm.h) with the batch as the vector lanes; below
+// it, dot products along the features (a GEMV at batch 1).
+#include "compiler/lower/DenseGemm.h"
 
 #include <algorithm>
 
@@ -8,14 +11,20 @@ namespace nncc {
 namespace lower {
 namespace {
 
+using Halide::Expr;
+using Halide::Func;
+using Halide::TailStrategy;
+using Halide::Var;
+
 // The reduction over the input features: units vectorized inside it,
 // parallel over the batch.
-void scheduleDense(Halide::Func acc, const Dims &d, const Halide::RDom &r, const LowerOptions &opts) {
+void scheduleDense(Func acc, const Dims &d, const Halide::RDom &r, const LowerOptions &opts) {
   scheduleReduction(acc, d, {r.x}, opts);
 }
 
-// The number of units in one register tile: up to 8 rows of the weight,
-// each with its own vector accumulator, sharing the input's vector loads.
+// The number of units in one register tile of the dot products: up to 8 rows
+// of the weight, each with its own vector accumulator, sharing the input's
+// vector loads.
 int unitTile(const MachineShape &m, int units) {
   if (scheduleOverrides().denseUnits > 0) return std::min(units, scheduleOverrides().denseUnits);
   int most = std::min(units, std::max(1, std::min(8, m.registers - 4)));
@@ -30,25 +39,31 @@ int unitTile(const MachineShape &m, int units) {
 // Dot products along the features, which are innermost in both the weight
 // (i, u) and the input (i, n), so nothing is repacked: part(l, u, n) holds
 // `lanes` partial sums of unit u (l = feature mod lanes), a tile of units
-// accumulating together over the feature chunks; then the lanes are summed,
-// the leftover features added, and the epilogue applied per unit. At batch 1
-// this is a streaming GEMV over the weight; parallel over (unit block, batch).
-Halide::Func denseDot(const OpArgs &a, int features, const MachineShape &m) {
-  using Halide::Expr;
-  using Halide::TailStrategy;
-  using Halide::Var;
+// accumulating together over the feature chunks; then the lanes are summed
+// and the leftover features added. Returns the value at (u, n); `part` is
+// scheduled by scheduleDot.
+struct DenseDot {
+  Func part;
+  Expr value;
+  Var l{"l"};
+  Halide::RDom rk;
+  int tile = 1, lanes = 1;
+};
+
+DenseDot denseDot(const OpArgs &a, int features, const MachineShape &m, Var u, Var n) {
+  DenseDot dd;
   const LValue &in = a.in();
-  Dims d = dimsOf(a.outShape);
-  Var u = d.vars[0], n = d.vars[1], l("l");
-  const int lanes = m.lanes, chunks = features / lanes, rest = features % lanes;
-  const int tile = unitTile(m, d.extents[0]);
+  dd.lanes = features >= m.lanes ? m.lanes : 1;
+  const int lanes = dd.lanes, chunks = features / lanes, rest = features % lanes;
+  dd.tile = unitTile(m, a.outExtent(0));
   const Halide::ImageParam &w = a.param(ParamRole::Weight);
-  Halide::RDom rk(0, chunks, a.name("rk"));
-  Halide::Func part(a.name("part"));
-  part(l, u, n) = 0.f;
-  part(l, u, n) += w(rk * lanes + l, u) * in.f(rk * lanes + l, n);
+  dd.rk = Halide::RDom(0, chunks, a.name("rk"));
+  dd.part = Func(a.name("part"));
+  Var l = dd.l;
+  dd.part(l, u, n) = 0.f;
+  dd.part(l, u, n) += w(dd.rk * lanes + l, u) * in.f(dd.rk * lanes + l, n);
   std::vector<Expr> terms;
-  for (int k = 0; k < lanes; ++k) terms.push_back(part(k, u, n));
+  for (int k = 0; k < lanes; ++k) terms.push_back(dd.part(k, u, n));
   for (int k = 0; k < rest; ++k) terms.push_back(w(chunks * lanes + k, u) * in.f(chunks * lanes + k, n));
   while (terms.size() > 1) {  // a balanced tree of sums
     std::vector<Expr> next;
@@ -56,40 +71,165 @@ Halide::Func denseDot(const OpArgs &a, int features, const MachineShape &m) {
     if (terms.size() % 2) next.push_back(terms.back());
     terms.swap(next);
   }
-  Expr bias = a.hasParam(ParamRole::Bias) ? Expr(a.param(ParamRole::Bias)(u)) : Expr(0.f);
-  Halide::Func raw(preActivationName(a));
-  raw(u, n) = bias + terms[0];
-  return scheduledEpilogue(a, raw, [&](Halide::Func out) {
+  dd.value = terms[0];
+  return dd;
+}
+
+// The dot products' schedule on `stage` of the output: tiles of units
+// (shifted inwards), each batch row its own task, parallel over (row, unit
+// tile) when `parallel`.
+void scheduleDot(const DenseDot &dd, Halide::Stage stage, const Func &out, Var ou, Var on, bool parallel) {
+  Var uo("uo"), ui("ui"), task("task");
+  stage.split(ou, uo, ui, dd.tile, TailStrategy::ShiftInwards).reorder(ui, on, uo).unroll(ui).fuse(on, uo, task);
+  if (parallel) stage.parallel(task);
+  Func part = dd.part;
+  Var u = part.args()[1], n = part.args()[2];
+  part.compute_at(out, task).bound_extent(dd.l, dd.lanes).bound_extent(u, dd.tile).unroll(u);
+  part.update().reorder(dd.l, u, dd.rk.x, n).unroll(u);
+  if (dd.lanes > 1) {
+    part.vectorize(dd.l);
+    part.update().vectorize(dd.l);
+  }
+}
+
+// The most weight rows one GEMM tile reads at a time: rows whose distance
+// is a multiple of 4 KB fall into the same L1 set (48 KB, 12 ways on the
+// project's Xeon; 32 KB, 8 ways before), so at most 8 rows per set leave
+// the input panel its ways.
+int maxWeightRows(int features) {
+  const int stride = features * 4, page = 4096;
+  int g = page;
+  for (int r = stride % page; r != 0;) {  // gcd(stride, page)
+    int t = g % r;
+    g = r, r = t;
+  }
+  int sets = std::min(64, page / g);  // the distinct L1 sets the rows start in
+  return 8 * sets;
+}
+
+// The scheduled dense. From one vector of samples on, a GEMM with v = the
+// batch (the vector lanes), c = the units (the tile's columns), k = the
+// features: the input transposed once per call (x_t(n, i), the batch
+// innermost), the weight read as broadcast scalars from `cols` rows at a
+// time, the bias and the fused epilogue applied in registers; a wider tile
+// (two vectors of samples) from twice that; parallel over unit tiles when the
+// layer is big enough. Below one vector, the dot products (a GEMV at batch 1,
+// memory-bound).
+Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
+  const LValue &in = a.in();
+  Dims d = dimsOf(a.outShape);
+  Var u = d.vars[0], n = d.vars[1];
+  const int units = d.extents[0];
+  const Halide::ImageParam &w = a.param(ParamRole::Weight);
+  auto bias = [&](Expr unit) {
+    return a.hasParam(ParamRole::Bias) ? Expr(a.param(ParamRole::Bias)(unit)) : Expr(0.f);
+  };
+  DenseDot dot = denseDot(a, features, m, u, n);
+  const double flopsPerSample = 2.0 * features * units;
+  const Expr batch = batchExtentOf(in.f);
+  const int lanes = std::max(m.lanes, 4);
+  const bool gemmOn = batch.defined() && m.lanes > 1;
+
+  // The input transposed, the batch innermost: computed only when a GEMM
+  // runs (batch >= lanes), but Halide's bounds on the input's batch include
+  // the tile's shift below it, hence the promise.
+  Var nb("nb"), k("k");
+  Func xBlock(a.name("input_block")), xT(a.name("input_t"));
+  xBlock(k, nb) = gemmOn ? in.f(k, Halide::unsafe_promise_clamped(nb, 0, batch - 1)) : in.f(k, nb);
+  xT(nb, k) = xBlock(k, nb);
+  GemmSpec spec{a.name("acc"), Expr(features), [&](Expr v, Expr kk) { return xT(v, kk); },
+                [&](Expr c, Expr kk) { return w(kk, c); }, [&](Expr, Expr c) { return bias(c); }};
+  // The GEMM's tiles, widest first; each is used from its width on.
+  std::vector<GemmTileFunc> gemms;
+  if (gemmOn) {
+    for (int width : {2 * lanes, lanes, lanes / 2}) {
+      if (width < 4) continue;
+      GemmTile t = chooseGemmTile(m, width, units, maxWeightRows(features));
+      if (t.width() != width) continue;
+      gemms.emplace_back(spec, t, "_" + std::to_string(t.width()));
+    }
+  }
+  // The value from the GEMM of each width (read by `via`) or the dot products.
+  auto choose = [&](const std::function<Expr(size_t)> &via, Expr dotValue) {
+    Expr value = dotValue;
+    for (size_t g = gemms.size(); g-- > 0;) value = Halide::select(batch >= gemms[g].tile().width(), via(g), value);
+    return value;
+  };
+  auto schedule = [&](Func out) {
     std::vector<Var> v = out.args();
-    Var ou = v[0], on = v[1], uo("uo"), ui("ui"), task("task");
-    out.compute_root()
-        .split(ou, uo, ui, tile, TailStrategy::ShiftInwards)
-        .reorder(ui, on, uo)
-        .unroll(ui)
-        .fuse(on, uo, task)
-        .parallel(task);
-    part.compute_at(out, task).bound_extent(l, lanes).bound_extent(u, tile).vectorize(l).unroll(u);
-    part.update().reorder(l, u, rk, n).vectorize(l).unroll(u);
-  });
+    Var ou = v[0], on = v[1];
+    out.compute_root();
+    for (const GemmTileFunc &g : gemms) {
+      const int width = g.tile().width();
+      g.tileStage(out.specialize(batch >= width), on, ou, GemmTileFunc::Order::COuter,
+                  worthParallel(flopsPerSample * width));
+      g.computeAt(out, GemmTileFunc::Order::COuter);
+    }
+    if (!gemms.empty()) {
+      Var ko("ko"), ki("ki");
+      // The transposition in blocks of `narrowest` samples x `lanes`
+      // features: the block read with whole vectors along the features,
+      // written with whole vectors along the batch (the shuffles between
+      // them on registers).
+      const int narrowest = gemms.back().tile().width();
+      Var nbo("nbo"), nbi("nbi");
+      xT.compute_root().split(nb, nbo, nbi, narrowest, TailStrategy::ShiftInwards);
+      if (features >= lanes) {
+        xT.split(k, ko, ki, lanes, TailStrategy::ShiftInwards).reorder(nbi, ki, ko, nbo).vectorize(nbi).unroll(ki);
+        xBlock.compute_at(xT, ko).vectorize(k, lanes).unroll(nb);
+      } else {
+        xT.reorder(nbi, k, nbo).vectorize(nbi);
+      }
+      if (worthParallel(features * narrowest * 8.0)) xT.parallel(nbo);
+    }
+    scheduleDot(dot, out, out, ou, on, worthParallel(flopsPerSample));
+  };
+  Expr dotValue = bias(u) + dot.value;
+  // Halide simplifies a specialization's condition into the specialized
+  // Func's own definition only, so the choice between the tiles is made in
+  // the Func that is scheduled: the raw result for a softmax (which has its
+  // own schedule after it), else the output, with the epilogue inlined into
+  // each side.
+  const Attr &attr = a.op.attr("activation");
+  if (gemms.empty() ||
+      (attr.hasActivation && (attr.act.kind == OpKind::Softmax || attr.act.kind == OpKind::LogSoftmax))) {
+    Func raw(preActivationName(a));
+    raw(u, n) = choose([&](size_t g) { return gemms[g](n, u); }, dotValue);
+    return scheduledEpilogue(a, raw, schedule);
+  }
+  Func out(a.name());
+  auto unscheduled = [](Func) {};
+  std::vector<Func> viaGemm;
+  for (const GemmTileFunc &g : gemms) {
+    Func raw(a.name("gemm" + std::to_string(g.tile().width())));
+    raw(u, n) = g(n, u);
+    viaGemm.push_back(scheduledEpilogue(a, raw, unscheduled));
+  }
+  Func rawDot(a.name("dot"));
+  rawDot(u, n) = dotValue;
+  Func viaDot = scheduledEpilogue(a, rawDot, unscheduled);
+  out(u, n) = choose([&](size_t g) { return viaGemm[g](u, n); }, viaDot(u, n));
+  schedule(out);
+  return out;
 }
 
 }  // namespace
 
-Halide::Func lowerDense(const OpArgs &a) {
+Func lowerDense(const OpArgs &a) {
   const LValue &in = a.in();
   if (in.shape.size() != 1 || a.outShape.size() != 1)
     throw LoweringError(a.op.name + ": dense needs a vector input, got " + shapeStr(in.shape));
   int features = static_cast<int>(in.shape[0]);
   if (a.opts.schedule && a.opts.vectorize && !scheduleOverrides().baseline) {
     MachineShape m = machineShape(a.opts);
-    if (m.lanes > 1 && features >= m.lanes) return denseDot(a, features, m);
+    if (m.lanes > 1) return denseScheduled(a, features, m);
   }
   Dims d = dimsOf(a.outShape);
-  Halide::Var u = d.vars[0], n = d.vars[1];
+  Var u = d.vars[0], n = d.vars[1];
   const Halide::ImageParam &w = a.param(ParamRole::Weight);
   Halide::RDom r({Halide::Range(0, features)}, a.name("r"));
-  Halide::Func acc(preActivationName(a));
-  acc(u, n) = a.hasParam(ParamRole::Bias) ? Halide::Expr(a.param(ParamRole::Bias)(u)) : Halide::Expr(0.f);
+  Func acc(preActivationName(a));
+  acc(u, n) = a.hasParam(ParamRole::Bias) ? Expr(a.param(ParamRole::Bias)(u)) : Expr(0.f);
   acc(u, n) += w(r.x, u) * in.f(r.x, n);
   scheduleDense(acc, d, r, a.opts);
   return applyFusedActivation(a, acc);

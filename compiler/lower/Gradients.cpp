@@ -1,4 +1,4 @@
-// Gradient rules (see Gradients.h) of dense, the activations, concat and the
+// Gradient rules (see Gradients.h) of the activations, concat and the
 // pools, as gathers: every gradient element is one Func value summing what
 // reaches it, so no kernel scatters. Max pooling sends the gradient to the
 // first maximum of each window in scan order (rows, then columns), as
@@ -54,10 +54,12 @@ Func activationBackward(const Activation &act, const LValue &y, const LValue &dy
   return out;
 }
 
-LValue gradThroughFusedActivation(const GradArgs &a) {
+LValue gradThroughFusedActivation(const GradArgs &a, bool inlined) {
   if (!a.op.attrs.count("activation") || !a.op.attr("activation").hasActivation) return a.dy;
-  return {activationBackward(a.op.attr("activation").act, a.y, a.dy, a.namer, a.op.name + "_dpreact", a.opts),
-          a.y.shape};
+  const Activation &act = a.op.attr("activation").act;
+  LowerOptions opts = a.opts;
+  if (inlined && act.kind != OpKind::Softmax && act.kind != OpKind::LogSoftmax) opts.schedule = false;
+  return {activationBackward(act, a.y, a.dy, a.namer, a.op.name + "_dpreact", opts), a.y.shape};
 }
 
 Expr regularizationGradient(const GradArgs &a, const Param &p, Expr w) {
@@ -178,43 +180,6 @@ Func concatInputGradient(const GradArgs &a, int wrt) {
   dx(d.vars) = a.dy.f(at);
   schedulePointwise(dx, d, a.opts);
   return dx;
-}
-
-Func denseInputGradient(const GradArgs &a) {
-  LValue dz = gradThroughFusedActivation(a);
-  Dims d = dimsOf(a.inputs[0].shape);
-  Halide::Var i = d.vars[0], n = d.vars[1];
-  const Halide::ImageParam &w = a.param(ParamRole::Weight);  // (i, u)
-  Halide::RDom r({Halide::Range(0, static_cast<int>(a.y.shape[0]))}, a.name("r"));
-  Func dx(a.name("dinput"));
-  dx(i, n) = 0.f;
-  dx(i, n) += w(i, r.x) * dz.f(r.x, n);
-  scheduleReduction(dx, d, {r.x}, a.opts);
-  return dx;
-}
-
-Func denseParamGradient(const GradArgs &a, const Param &p) {
-  LValue dz = gradThroughFusedActivation(a);
-  Halide::RDom r({Halide::Range(0, a.batch)}, a.name("rn"));
-  if (p.role == ParamRole::Bias) {
-    Halide::Var u("u");
-    Func db(a.name("dbias"));
-    db(u) = 0.f;
-    db(u) += dz.f(u, r.x);
-    db.compute_root();
-    return db;
-  }
-  Halide::Var i("i"), u("u");
-  const Halide::ImageParam &w = a.param(ParamRole::Weight);
-  Func sum(a.name("dweight_sum")), dw(a.name("dweight"));
-  sum(i, u) = 0.f;
-  sum(i, u) += dz.f(u, r.x) * a.inputs[0].f(i, r.x);
-  Dims d;
-  d.vars = {i, u};
-  d.extents = {static_cast<int>(a.inputs[0].shape[0]), static_cast<int>(a.y.shape[0])};
-  scheduleReduction(sum, d, {r.x}, a.opts);
-  dw(i, u) = sum(i, u) + regularizationGradient(a, p, w(i, u));
-  return dw;
 }
 
 Activation activationOf(const Op &op) {

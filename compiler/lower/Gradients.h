@@ -1,8 +1,8 @@
 // Internal interface of the gradient lowerings (the backward kernels of
 // compiler/passes/Autodiff.h): what each op's gradient rule receives, and the
 // rules, one function per kind of gradient. Gradients.cpp holds the rules of
-// dense, the activations, the structural ops and the pools; ConvGradients.cpp
-// those of conv2d.
+// the activations, the structural ops and the pools; DenseGradients.cpp those
+// of dense; ConvGradients.cpp those of conv2d.
 #pragma once
 #include "compiler/lower/LowerOps.h"
 
@@ -27,8 +27,11 @@ struct GradArgs {
 };
 
 // The gradient with respect to the op's pre-activation result: dy through
-// the fused activation when the op has one, else dy itself.
-LValue gradThroughFusedActivation(const GradArgs &a);
+// the fused activation when the op has one, else dy itself. `inlined`: an
+// element-wise activation's gradient is left unscheduled, so that it inlines
+// into the kernel's read of it (no pass of its own over memory); softmax's
+// keeps its reduction's schedule.
+LValue gradThroughFusedActivation(const GradArgs &a, bool inlined = false);
 // The gradient of an activation's input from its output y and dy.
 Halide::Func activationBackward(const Activation &act, const LValue &y, const LValue &dy, Namer &namer,
                                 const std::string &name, const LowerOptions &opts);
@@ -38,6 +41,10 @@ Halide::Func lowerInputGradient(const GradArgs &a, int wrt);
 // The gradient of parameter `p` of the op (the parameter's shape), with its
 // regularization term when the parameter is regularized.
 Halide::Func lowerParamGradient(const GradArgs &a, const Param &p);
+
+// DenseGradients.cpp: GEMMs on the register tile of DenseGemm.h.
+Halide::Func denseInputGradient(const GradArgs &a);
+Halide::Func denseParamGradient(const GradArgs &a, const Param &p);
 
 // ConvGradients.cpp
 Halide::Func conv2dInputGradient(const GradArgs &a);

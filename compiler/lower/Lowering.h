@@ -94,6 +94,14 @@ LoweredKernel lowerTrainKernel(const Graph &g, const BackwardProgram &bp, const 
                                const LowerOptions &opts = LowerOptions());
 std::string trainKernelKey(const Graph &g, const BackwardProgram &bp, const TrainStep &s);
 LoweredKernel lowerUpdateKernel(const Graph &g, int64_t numel, const LowerOptions &opts = LowerOptions());
+// train_step's weight-gradient kernel with the optimizer's update fused in
+// (docs/training.md), for a ParamGrad step where fusesUpdate:
+//   [op inputs..., op output, d(output), op params..., states..., lr, bc1, bc2] -> [param, states...] (in place),
+// the parameter and states in the parameter's shape.
+bool fusesUpdate(const Graph &g, const TrainStep &s);
+LoweredKernel lowerFusedUpdateKernel(const Graph &g, const BackwardProgram &bp, const TrainStep &s,
+                                     const LowerOptions &opts = LowerOptions());
+std::string fusedUpdateKernelKey(const Graph &g, const BackwardProgram &bp, const TrainStep &s);
 // The training forward kernel of an op that trainsDifferently:
 //   batchnorm: [x, weight, bias, running_mean, running_var] -> [y, running_mean, running_var] (in place)
 //   dropout:   [x, seed_lo, seed_hi, step] -> [y]

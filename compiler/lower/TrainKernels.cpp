@@ -2,7 +2,8 @@
 // step's arguments as ImageParams in the documented order, calls the op's
 // gradient rule, the loss or the optimizer, and makes every output a pure
 // Func of its own (see KernelLowering.cpp for why). Also the kernel keys that
-// let identical steps share one kernel.
+// let identical steps share one kernel. A weight's gradient kernel in
+// train_step may end in the optimizer's update (lowerFusedUpdateKernel).
 #include "compiler/lower/TrainKernels.h"
 
 #include <sstream>
@@ -65,6 +66,55 @@ void constrainOutput(Halide::Func f, const Shape &shape, bool batched) {
 
 bool isClassification(LossKind k) { return k == LossKind::SoftmaxCrossEntropy || k == LossKind::CrossEntropy; }
 
+// A gradient step's arguments bound in the documented order (the op's
+// inputs, its output, the output's gradient, its parameters, dropout's
+// scalars), then its gradient rule: the parameter's or the input's gradient.
+// `params` receives the op's parameters by role.
+Halide::Func lowerGradientRule(const Graph &g, const TrainStep &s, const LowerOptions &opts, Namer &namer,
+                               std::vector<Halide::Argument> &args, std::map<ParamRole, Halide::ImageParam> &params) {
+  const TrainingConfig &t = *g.training;
+  const Op &op = g.ops[static_cast<size_t>(s.op)];
+  std::vector<LValue> inputs;
+  Halide::ImageParam first;
+  for (size_t j = 0; j < op.inputs.size(); ++j)
+    inputs.push_back(bindValue("in" + std::to_string(j), g.value(op.inputs[j]).shape, Halide::Float(32), namer, args,
+                               j == 0 ? &first : nullptr));
+  const Shape &yShape = g.value(op.output).shape;
+  LValue y = bindValue("out", yShape, Halide::Float(32), namer, args);
+  LValue dy = bindValue("dout", yShape, Halide::Float(32), namer, args);
+  lower::GradArgs a{g, op, opts, namer, inputs, y, dy, {}, first.dim(first.dimensions() - 1).extent(), t.l1, t.l2};
+  for (int p : op.params) {
+    Halide::ImageParam ip = lower::bindParam(g.params[static_cast<size_t>(p)], namer);
+    args.emplace_back(ip);
+    a.params.emplace(g.params[static_cast<size_t>(p)].role, ip);
+  }
+  params = a.params;
+  lower::DropoutScalars dropout;  // Params: the Exprs and `args` keep them alive
+  if (op.kind == OpKind::Dropout) {
+    args.emplace_back(dropout.seedLo);
+    args.emplace_back(dropout.seedHi);
+    args.emplace_back(dropout.step);
+    a.dropout = &dropout;
+  }
+  if (s.kind == TrainStepKind::ParamGrad) return lower::lowerParamGradient(a, g.params[static_cast<size_t>(s.param)]);
+  return lower::lowerInputGradient(a, s.wrt);
+}
+
+// An optimizer update over `numel` elements: vectorized, all dimensions
+// fused first; GuardWithIf, as the update is in place (a shifted tail would
+// update some elements twice).
+void scheduleUpdate(Halide::Func upd, int64_t numel, const LowerOptions &opts) {
+  std::vector<Halide::Var> v = upd.args();
+  Halide::Var i = v[0];
+  for (size_t k = 1; k < v.size(); ++k) {
+    Halide::Var fused(i.name() + "_" + v[k].name());
+    upd.fuse(i, v[k], fused);
+    i = fused;
+  }
+  int lanes = lower::vectorFactor(opts, static_cast<int>(numel));
+  if (lanes > 1) upd.vectorize(i, lanes, Halide::TailStrategy::GuardWithIf);
+}
+
 }  // namespace
 
 int optimizerStateCount(const Graph &g) {
@@ -125,36 +175,17 @@ LoweredKernel lowerTrainKernel(const Graph &g, const BackwardProgram &bp, const 
     }
     case TrainStepKind::ParamGrad:
     case TrainStepKind::InputGrad: {
-      const Op &op = g.ops[static_cast<size_t>(s.op)];
-      std::vector<LValue> inputs;
-      Halide::ImageParam first;
-      for (size_t j = 0; j < op.inputs.size(); ++j)
-        inputs.push_back(bindValue("in" + std::to_string(j), g.value(op.inputs[j]).shape, Halide::Float(32), namer,
-                                   k.arguments, j == 0 ? &first : nullptr));
-      const Shape &yShape = g.value(op.output).shape;
-      LValue y = bindValue("out", yShape, Halide::Float(32), namer, k.arguments);
-      LValue dy = bindValue("dout", yShape, Halide::Float(32), namer, k.arguments);
-      lower::GradArgs a{g, op, opts, namer, inputs, y, dy, {}, first.dim(first.dimensions() - 1).extent(), t.l1, t.l2};
-      for (int p : op.params) {
-        Halide::ImageParam ip = lower::bindParam(g.params[static_cast<size_t>(p)], namer);
-        k.arguments.emplace_back(ip);
-        a.params.emplace(g.params[static_cast<size_t>(p)].role, ip);
-      }
-      lower::DropoutScalars dropout;
-      if (op.kind == OpKind::Dropout) {
-        k.arguments.emplace_back(dropout.seedLo);
-        k.arguments.emplace_back(dropout.seedHi);
-        k.arguments.emplace_back(dropout.step);
-        a.dropout = &dropout;
-      }
+      std::map<ParamRole, Halide::ImageParam> params;
+      Halide::Func grad = lowerGradientRule(g, s, opts, namer, k.arguments, params);
       Halide::Func out;
       if (s.kind == TrainStepKind::ParamGrad) {
         const Param &p = g.params[static_cast<size_t>(s.param)];
-        out = pureOutput(lower::lowerParamGradient(a, p), p.shape, false, namer, opts);
+        out = pureOutput(grad, p.shape, false, namer, opts);
         constrainOutput(out, p.shape, false);
       } else {
+        const Op &op = g.ops[static_cast<size_t>(s.op)];
         const Shape &xShape = g.value(op.inputs[static_cast<size_t>(s.wrt)]).shape;
-        out = pureOutput(lower::lowerInputGradient(a, s.wrt), xShape, true, namer, opts);
+        out = pureOutput(grad, xShape, true, namer, opts);
         constrainOutput(out, xShape, true);
       }
       k.pipeline = Halide::Pipeline(out);
@@ -206,12 +237,52 @@ LoweredKernel lowerUpdateKernel(const Graph &g, int64_t numel, const LowerOption
   k.arguments.emplace_back(sc.bc1);
   k.arguments.emplace_back(sc.bc2);
   Halide::Func upd = lower::lowerOptimizerUpdate(t, p, grad, states, sc, namer);
-  Halide::Var i = upd.args()[0];
-  int v = lower::vectorFactor(opts, static_cast<int>(numel));
-  if (v > 1) upd.vectorize(i, v, Halide::TailStrategy::GuardWithIf);
+  scheduleUpdate(upd, numel, opts);
   constrainOutput(upd, Shape{numel}, false);
   k.pipeline = Halide::Pipeline(upd);
   return k;
+}
+
+bool fusesUpdate(const Graph &g, const TrainStep &s) {
+  if (s.kind != TrainStepKind::ParamGrad) return false;
+  const Param &p = g.params[static_cast<size_t>(s.param)];
+  return p.trainable && p.role == ParamRole::Weight;
+}
+
+LoweredKernel lowerFusedUpdateKernel(const Graph &g, const BackwardProgram &bp, const TrainStep &s,
+                                     const LowerOptions &opts) {
+  (void)bp;
+  Namer namer;
+  LoweredKernel k;
+  const Param &p = g.params[static_cast<size_t>(s.param)];
+  std::map<ParamRole, Halide::ImageParam> params;
+  // The gradient as the rule schedules it, computed once per call inside
+  // this kernel; the update reads it (and the weight, which the gradient's
+  // regularization term reads first) element by element.
+  Halide::Func grad = pureOutput(lowerGradientRule(g, s, opts, namer, k.arguments, params), p.shape, false, namer, opts);
+  grad.compute_root();
+  lower::Dims d = lower::dimsOf(p.shape);
+  d.vars.pop_back(), d.extents.pop_back();
+  std::vector<Halide::Expr> at = d.exprs(), states;
+  for (int j = 0; j < optimizerStateCount(g); ++j) {
+    Halide::ImageParam st(Halide::Float(32), static_cast<int>(p.shape.size()), namer.unique("state" + std::to_string(j)));
+    lower::constrainDense(st, p.shape, false);
+    k.arguments.emplace_back(st);
+    states.push_back(st(at));
+  }
+  lower::UpdateScalars sc;
+  k.arguments.emplace_back(sc.lr);
+  k.arguments.emplace_back(sc.bc1);
+  k.arguments.emplace_back(sc.bc2);
+  Halide::Func upd = lower::lowerOptimizerUpdate(*g.training, d.vars, params.at(p.role)(at), grad(at), states, sc, namer);
+  scheduleUpdate(upd, numElements(p.shape), opts);
+  constrainOutput(upd, p.shape, false);
+  k.pipeline = Halide::Pipeline(upd);
+  return k;
+}
+
+std::string fusedUpdateKernelKey(const Graph &g, const BackwardProgram &bp, const TrainStep &s) {
+  return trainKernelKey(g, bp, s) + " then " + updateKernelKey(g, numElements(g.params[static_cast<size_t>(s.param)].shape));
 }
 
 LoweredKernel lowerTrainForwardKernel(const Graph &g, const Op &op, const LowerOptions &opts) {

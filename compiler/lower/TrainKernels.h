@@ -25,7 +25,12 @@ struct UpdateScalars {
 // the order the update kernel takes them.
 std::vector<std::string> optimizerStateNames(const std::string &optimizer, const std::map<std::string, double> &args);
 int optimizerStates(const std::string &optimizer, const std::map<std::string, double> &args);
-// The new parameter (and states) as one Func: a Tuple when there are states.
+// The new parameter (and states) as one Func over `at`: a Tuple when there
+// are states; `p`, `g` and `states` are their values at `at`.
+Halide::Func lowerOptimizerUpdate(const TrainingConfig &t, const std::vector<Halide::Var> &at, const Halide::Expr &p,
+                                  const Halide::Expr &g, const std::vector<Halide::Expr> &states,
+                                  const UpdateScalars &sc, Namer &namer);
+// The same over flat buffers of the parameter, its gradient and its states.
 Halide::Func lowerOptimizerUpdate(const TrainingConfig &t, const Halide::ImageParam &p, const Halide::ImageParam &g,
                                   const std::vector<Halide::ImageParam> &states, const UpdateScalars &sc,
                                   Namer &namer);

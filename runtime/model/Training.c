@@ -1,8 +1,11 @@
-/* The model runtime's training entry points (see nncc_model.h): a training
- * step runs the train program (forward, losses, regularization, backward
- * into the gradient array), then the update program with the learning rate
- * of the schedule and Adam's bias corrections for this step; evaluate runs
- * the train program's prefix up to the costs. Labels are checked against
+/* The model runtime's training entry points (see nncc_model.h):
+ * compute_gradients runs the train program (forward, losses, regularization,
+ * backward into the gradient array), apply_gradients the update program with
+ * the learning rate of the schedule and Adam's bias corrections for this
+ * step; a training step sets those scalars first and runs the train_step
+ * program (the weights' updates fused into their gradient kernels, the other
+ * parameters' updates after); evaluate runs the train program's prefix up to
+ * the costs. Labels are checked against
  * their class count before any kernel runs. */
 #include "ModelRuntimeInternal.h"
 
@@ -129,6 +132,14 @@ static double scheduled_lr(const nncc_model_desc *d, double base, int64_t t) {
   }
 }
 
+/* The update kernels' scalars for the next optimizer step. */
+static void set_update_scalars(nncc_instance *m) {
+  const nncc_model_desc *d = m->d;
+  m->scalars[NNCC_SLOT_LR * NNCC_SCALAR_STRIDE] = (float)scheduled_lr(d, m->learning_rate, m->step);
+  m->scalars[NNCC_SLOT_BC1 * NNCC_SCALAR_STRIDE] = d->adam_beta1 > 0 ? (float)(1.0 - pow(d->adam_beta1, (double)(m->step + 1))) : 1.0f;
+  m->scalars[NNCC_SLOT_BC2 * NNCC_SCALAR_STRIDE] = d->adam_beta2 > 0 ? (float)(1.0 - pow(d->adam_beta2, (double)(m->step + 1))) : 1.0f;
+}
+
 int nncc_rt_apply_gradients(nncc_instance *m) {
   const nncc_model_desc *d;
   int r;
@@ -138,9 +149,7 @@ int nncc_rt_apply_gradients(nncc_instance *m) {
   if ((r = check_training(m, "apply_gradients")) != NNCC_OK)
     return r;
   d = m->d;
-  m->scalars[NNCC_SLOT_LR * NNCC_SCALAR_STRIDE] = (float)scheduled_lr(d, m->learning_rate, m->step);
-  m->scalars[NNCC_SLOT_BC1 * NNCC_SCALAR_STRIDE] = d->adam_beta1 > 0 ? (float)(1.0 - pow(d->adam_beta1, (double)(m->step + 1))) : 1.0f;
-  m->scalars[NNCC_SLOT_BC2 * NNCC_SCALAR_STRIDE] = d->adam_beta2 > 0 ? (float)(1.0 - pow(d->adam_beta2, (double)(m->step + 1))) : 1.0f;
+  set_update_scalars(m);
   r = nncc_run_program(m, &d->update, d->update.num_steps, 1, NULL, NULL, NULL);
   if (r)
     return nncc_pipeline_error(m, "apply_gradients", r);
@@ -154,11 +163,19 @@ int nncc_rt_train_step(nncc_instance *m, int batch, const float *const *inputs, 
   if (!m)
     return NNCC_ERR_ARGUMENT;
   nncc_clear_error(m);
-  if ((r = run_train(m, "train_step", &m->d->train, batch, inputs, targets)) != NNCC_OK)
-    return r;
-  cost = total_cost(m);
-  if ((r = nncc_rt_apply_gradients(m)) != NNCC_OK)
-    return r;
+  if (check_training(m, "train_step") == NNCC_OK && m->d->train_step.num_steps > 0) {
+    set_update_scalars(m);
+    if ((r = run_train(m, "train_step", &m->d->train_step, batch, inputs, targets)) != NNCC_OK)
+      return r;
+    cost = total_cost(m);
+    m->step++;
+  } else {
+    if ((r = run_train(m, "train_step", &m->d->train, batch, inputs, targets)) != NNCC_OK)
+      return r;
+    cost = total_cost(m);
+    if ((r = nncc_rt_apply_gradients(m)) != NNCC_OK)
+      return r;
+  }
   if (loss)
     *loss = cost;
   return NNCC_OK;

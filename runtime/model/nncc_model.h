@@ -122,6 +122,8 @@ typedef struct nncc_model_desc {
   nncc_program train;               /* forward (training mode), losses, regularization, backward: compute_gradients */
   nncc_program evaluate;            /* forward (inference mode), losses, regularization */
   nncc_program update;              /* the optimizer step: apply_gradients */
+  nncc_program train_step;          /* train with the weights' updates fused into their gradient kernels,
+                                     * then the other updates: train_step (with the update's scalars set) */
   uint64_t seed;                    /* the default seed of dropout's masks (the model's seed) */
   const char *const *state_names;   /* num_states names, as torch.optim's state ("exp_avg", ...) */
 } nncc_model_desc;

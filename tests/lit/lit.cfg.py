@@ -31,3 +31,5 @@ if getattr(config, "nncc_sanitize", ""):
     config.available_features.add("sanitizer")
 if os.path.isdir("/usr/share/datasets/fashion-mnist"):
     config.available_features.add("fashion-mnist")
+if os.path.isfile("/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"):
+    config.available_features.add("sklearn-digits")

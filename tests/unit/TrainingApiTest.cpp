@@ -2,7 +2,8 @@
 // model and data give bit-identical weights after N steps on 1 and 2
 // threads, in separate instances), evaluate's loss and correct count against
 // the reference interpreter, compute_gradients + apply_gradients equal to
-// train_step, and argument checks (labels out of range, a null target).
+// train_step (whose weights' updates are fused into their gradient kernels),
+// and argument checks (labels out of range, a null target).
 #include "compiler/reference/Interpreter.h"
 #include "compiler/reference/Loss.h"
 #include "compiler/weights/Safetensors.h"
@@ -139,6 +140,66 @@ TEST_F(TrainingApi, ComputeThenApplyEqualsTrainStep) {
   EXPECT_EQ(saved(a), saved(b));
   model_->destroy(a);
   model_->destroy(b);
+}
+
+// train_step fuses each weight's optimizer update into the weight's gradient
+// kernel (run after the op's data gradient, which reads the weight);
+// compute_gradients + apply_gradients keep the gradient array and the
+// separate update kernels. Both give the same weights and optimizer state,
+// to float rounding, for sgd with momentum (and nesterov) and adam, on convs
+// of 16 channels (the channels-innermost data gradient) and dense layers.
+TEST(FusedUpdate, TrainStepEqualsComputeThenApply) {
+  const char *optimizers[] = {R"({"type": "sgd", "learning_rate": 0.05, "momentum": 0.9})",
+                              R"({"type": "sgd", "learning_rate": 0.05, "momentum": 0.8, "nesterov": true})",
+                              R"({"type": "adam", "learning_rate": 0.01})"};
+  for (const char *opt : optimizers) {
+    Graph g = prepareModel(std::string(R"({"nncc": 1, "name": "fused", "init": {"seed": 7}, "max_batch": 4,
+      "inputs": [{"name": "image", "shape": [3, 8, 8]}],
+      "layers": [{"type": "conv2d", "name": "c1", "filters": 16, "kernel": 3, "padding": 1, "activation": "relu"},
+                 {"type": "conv2d", "name": "c2", "filters": 16, "kernel": 3, "padding": 1, "activation": "relu"},
+                 {"type": "maxpool2d", "name": "p", "size": 2}, {"type": "flatten", "name": "f"},
+                 {"type": "dense", "name": "h", "units": 10, "activation": "tanh"},
+                 {"type": "dense", "name": "logits", "units": 3}],
+      "outputs": ["logits"],
+      "training": {"loss": {"type": "softmax_cross_entropy"}, "regularization": {"l2": 0.001}, "optimizer": )") +
+                           opt + "}}");
+    Diagnostics diags;
+    TensorMap params;
+    ASSERT_TRUE(loadWeightsForGraph(g, "", false, params, diags));
+    CompiledModel c;
+    std::string error;
+    ASSERT_TRUE(compileModel(g, params, c, error)) << error;
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<float> uni(-1.f, 1.f);
+    std::vector<float> x(4 * 3 * 64);
+    for (float &v : x) v = uni(rng);
+    std::vector<int32_t> labels = {0, 2, 1, 2};
+    void *a = c.create(), *b = c.create();
+    for (int s = 0; s < 4; ++s) {
+      float la, lb;
+      ASSERT_EQ(reinterpret_cast<StepFn>(c.trainStep)(a, 4, x.data(), labels.data(), &la), 0) << c.lastError(a);
+      ASSERT_EQ(reinterpret_cast<StepFn>(c.computeGradients)(b, 4, x.data(), labels.data(), &lb), 0);
+      ASSERT_EQ(c.applyGradients(b), 0);
+      EXPECT_NEAR(la, lb, 1e-5 * std::max(1.f, std::fabs(lb))) << opt << " step " << s;
+    }
+    TensorMap wa, wb;
+    for (auto [m, w] : {std::pair<void *, TensorMap *>{a, &wa}, {b, &wb}}) {
+      std::string path = ::testing::TempDir() + "/fused-" + std::to_string(::getpid()) + ".safetensors";
+      ASSERT_EQ(c.saveWeights(m, path.c_str()), 0);
+      ASSERT_TRUE(readSafetensors(path, *w, diags));
+      std::remove(path.c_str());
+    }
+    EXPECT_EQ(wa.size(), params.size() * (std::string(opt).find("adam") != std::string::npos ? 3 : 2));
+    for (const auto &kv : wb) {
+      ASSERT_TRUE(wa.count(kv.first)) << kv.first;
+      const std::vector<float> &va = wa.at(kv.first).data, &vb = kv.second.data;
+      ASSERT_EQ(va.size(), vb.size());
+      for (size_t i = 0; i < vb.size(); ++i)
+        ASSERT_NEAR(va[i], vb[i], 1e-5 * std::max(1.f, std::fabs(vb[i]))) << opt << " " << kv.first << "[" << i << "]";
+    }
+    c.destroy(a);
+    c.destroy(b);
+  }
 }
 
 // A checkpoint (save_weights after training: parameters, Adam's moments as

@@ -1,0 +1,127 @@
+// The register-tiled GEMM of dense and its gradients (see DenseGemm.h): the
+// tile choice, the accumulator Func and the tile schedule, and the batch
+// extent that the dense schedules specialize on.
+#include "compiler/lower/DenseGemm.h"
+
+#include <algorithm>
+
+namespace nncc {
+namespace lower {
+
+namespace {
+
+// The work computed for `extent` items in tiles of `tile`, the last one
+// shifted inwards, relative to the work needed.
+double waste(int extent, int tile) {
+  int tiles = (extent + tile - 1) / tile;
+  return double(tiles) * tile / extent;
+}
+
+}  // namespace
+
+GemmTile chooseGemmTile(const MachineShape &m, int v, int c, int maxCols) {
+  v = std::max(v, 1), c = std::max(c, 1);
+  const int colCap = maxCols > 0 ? std::min(c, maxCols) : c;
+  GemmTile best;
+  best.lanes = 1;
+  if (m.lanes > 1) {
+    for (int l = m.lanes; l >= 4; l /= 2)
+      if (l <= v) {
+        best.lanes = l;
+        break;
+      }
+  }
+  const int most = m.registers * 3 / 4;  // accumulators; the rest: the a vectors
+  double bestScore = -1;
+  GemmTile t = best;
+  for (int vec = 1; vec <= 4 && vec * best.lanes <= v; ++vec) {
+    for (int cols = 1; cols <= std::min(colCap, most); ++cols) {
+      int accs = vec * cols;
+      if (accs > most || accs + vec + 1 > m.registers) continue;
+      // One reduction step: `accs` FMAs on two ports, `vec` loads and `cols`
+      // broadcasts on two load ports, and an FMA latency of 4 cycles for
+      // each chain of accumulation.
+      double cycles = std::max({accs / 2.0, (vec + cols) / 2.0, 4.0});
+      double score = (accs / 2.0) / cycles / (waste(v, vec * best.lanes) * waste(c, cols));
+      score += 1e-4 * accs;  // ties: the bigger tile (fewer loads per FMA)
+      if (score > bestScore) bestScore = score, t.vectors = vec, t.cols = cols;
+    }
+  }
+  return t;
+}
+
+GemmTileFunc::GemmTileFunc(const GemmSpec &s, const GemmTile &t, const std::string &suffix)
+    : t_(t), acc_(s.name + suffix), k_(0, s.kExtent, s.name + suffix + "_k") {
+  acc_(v_, c_) = s.init ? s.init(v_, c_) : Halide::Expr(0.f);
+  acc_(v_, c_) += s.a(v_, k_.x) * s.b(c_, k_.x);
+}
+
+void GemmTileFunc::tileStage(Halide::Stage stage, Halide::Var ov, Halide::Var oc, Order order, bool parallel) const {
+  using Halide::TailStrategy;
+  Halide::Var vo("vo"), vi("vi"), co("co"), ci("ci");
+  stage.split(ov, vo, vi, t_.width(), TailStrategy::ShiftInwards)
+      .split(oc, co, ci, t_.cols, TailStrategy::ShiftInwards);
+  Halide::Var outer = order == Order::VOuter ? vo : co, inner = order == Order::VOuter ? co : vo;
+  stage.reorder(vi, ci, inner, outer);
+  if (t_.lanes > 1) stage.vectorize(vi, t_.lanes);
+  stage.unroll(vi).unroll(ci);
+  if (parallel) stage.parallel(outer);
+}
+
+void GemmTileFunc::computeAt(const Halide::Func &consumer, Order order) const {
+  Halide::Func acc = acc_;
+  acc.compute_at(consumer, Halide::Var(order == Order::VOuter ? "co" : "vo"))
+      .bound_extent(v_, t_.width())
+      .bound_extent(c_, t_.cols)
+      .reorder(v_, c_);
+  acc.update().reorder(v_, c_, k_.x);
+  if (t_.lanes > 1) {
+    acc.vectorize(v_, t_.lanes);
+    acc.update().vectorize(v_, t_.lanes);
+  }
+  acc.unroll(v_).unroll(c_);
+  acc.update().unroll(v_).unroll(c_);
+}
+
+namespace {
+
+// The first buffer parameter with a batch dimension: min 0 and no extent
+// constraint on its last dimension (constrainDense's batch), the others
+// constrained.
+class FindBatch : public Halide::Internal::IRVisitor {
+ public:
+  Halide::Expr extent;
+
+ private:
+  using IRVisitor::visit;
+  void visit(const Halide::Internal::Call *op) override {
+    IRVisitor::visit(op);
+    if (extent.defined() || !op->param.defined() || !op->param.is_buffer()) return;
+    const Halide::Internal::Parameter &p = op->param;
+    int last = p.dimensions() - 1;
+    if (last < 0 || p.extent_constraint(last).defined()) return;
+    for (int d = 0; d < last; ++d)
+      if (!p.extent_constraint(d).defined()) return;
+    extent = Halide::Internal::Variable::make(Halide::Int(32), p.name() + ".extent." + std::to_string(last), p);
+  }
+};
+
+}  // namespace
+
+Halide::Expr batchExtentOf(const Halide::Func &f) {
+  FindBatch find;
+  f.function().accept(&find);
+  for (const auto &kv : Halide::Internal::find_transitive_calls(f.function())) {
+    if (find.extent.defined()) break;
+    kv.second.accept(&find);
+  }
+  return find.extent;
+}
+
+bool worthParallel(double flops) {
+  // About 10 us of one core's work.
+  return flops >= 2e6;
+}
+
+}  // namespace lower
+}  // namespace nncc
