@@ -19,6 +19,13 @@ using Halide::Func;
 
 namespace {
 
+// The weight gradient reduces per sample when a sample has at least this
+// many output pixels (each register tile then runs that many steps between
+// its stores) and the partial sums (filters x channels x taps x max_batch)
+// are at most kMaxPartialFloats.
+constexpr int kMinPixelsPerSample = 256;
+constexpr int64_t kMaxPartialFloats = int64_t(16) << 20;
+
 struct ConvShape {
   int kh, kw, sh, sw, dh, dw, pt, pl, groups, cin, cout, cinPerGroup, coutPerGroup, oh, ow;
   explicit ConvShape(const GradArgs &a) {
@@ -54,36 +61,64 @@ Func convBiasGradient(const GradArgs &a, const ConvShape &c, const LValue &dz) {
 // up to 4v filters x 6 input channels accumulates in registers (filters
 // vectorized, channels unrolled): one vector load and kBlock broadcasts feed
 // kBlock FMAs. Parallel over (tap, channel block). groups == 1 only.
+// With many pixels per sample the reduction runs per sample (tasks (tap,
+// channel block, sample), one partial sum per sample, then summed over the
+// batch): a sample's output gradient stays in L2 across the taps and channel
+// blocks instead of streaming the whole batch's from memory for each task.
 Func conv2dWeightGradientGemm(const GradArgs &a, const ConvShape &c, const LValue &dz, Func padded, const Param &p,
                               int v) {
   Halide::Var kx("kx"), ky("ky"), cg("cg"), f("f"), x("x"), y("y"), n("n");
-  Halide::RDom r({{0, c.ow}, {0, c.oh}, {0, a.batch}}, a.name("r"));
+  const int64_t partials = int64_t(c.cout) * c.cinPerGroup * c.kh * c.kw * a.g.maxBatch;
+  const bool perSample = c.ow * c.oh >= kMinPixelsPerSample && partials <= kMaxPartialFloats;
+  Halide::RDom r = perSample ? Halide::RDom({{0, c.ow}, {0, c.oh}}, a.name("r"))
+                             : Halide::RDom({{0, c.ow}, {0, c.oh}, {0, a.batch}}, a.name("r"));
+  Expr sample = perSample ? Expr(n) : Expr(r.z);
+  std::vector<Halide::Var> at = {f, cg, kx, ky};
+  if (perSample) at.push_back(n);
   Func dzT(a.name("dout_t")), xT(a.name("input_t")), acc(a.name("dweight_acc")), dw(a.name("dweight"));
   dzT(f, x, y, n) = dz.f(x, y, f, n);
   xT(cg, x, y, n) = padded(x, y, cg, n);
-  acc(f, cg, kx, ky) = 0.f;
-  acc(f, cg, kx, ky) += dzT(f, r.x, r.y, r.z) * xT(cg, r.x * c.sw - c.pl + kx * c.dw, r.y * c.sh - c.pt + ky * c.dh, r.z);
+  acc(at) = 0.f;
+  acc(at) += dzT(f, r.x, r.y, sample) * xT(cg, r.x * c.sw - c.pl + kx * c.dw, r.y * c.sh - c.pt + ky * c.dh, sample);
+  // The Func whose loops hold the register tile: the weight gradient, or the
+  // per-sample partial sums.
+  Func tiled = perSample ? Func(a.name("dweight_part")) : dw;
+  Func total(a.name("dweight_sum"));
+  Halide::RDom rn({{0, a.batch}}, a.name("rn"));
+  if (perSample) {
+    tiled(at) = acc(at);
+    total(f, cg, kx, ky) = 0.f;
+    total(f, cg, kx, ky) += tiled(f, cg, kx, ky, rn);
+  }
   const Halide::ImageParam &w = a.param(ParamRole::Weight);
-  dw(kx, ky, cg, f) = acc(f, cg, kx, ky) + regularizationGradient(a, p, w(kx, ky, cg, f));
+  dw(kx, ky, cg, f) = (perSample ? total : acc)(f, cg, kx, ky) + regularizationGradient(a, p, w(kx, ky, cg, f));
 
   // Up to 4 vectors of filters x 6 channels: 24 accumulators of the 32
   // vector registers, each output-gradient load feeding 6 FMAs.
   const int kBlock = std::min(6, c.cinPerGroup);
   int tile = v;
   while (tile * 2 <= c.cout && tile < 4 * v) tile *= 2;
-  Halide::Var fo("fo"), fi("fi"), co("co"), ci("ci"), tap("tap");
+  Halide::Var fo("fo"), fi("fi"), co("co"), ci("ci"), tap("tap"), task("task");
   dzT.compute_root().parallel(n).vectorize(f, std::min(v, c.cout), Halide::TailStrategy::GuardWithIf);
   xT.compute_root().parallel(n);
   // ShiftInwards keeps every tile full (v <= filters, kBlock <= channels), so
   // the accumulator has a constant size and stays in registers.
-  dw.split(f, fo, fi, tile, Halide::TailStrategy::ShiftInwards)
+  tiled.compute_root()
+      .split(f, fo, fi, tile, Halide::TailStrategy::ShiftInwards)
       .split(cg, co, ci, kBlock, Halide::TailStrategy::ShiftInwards)
       .reorder(fi, ci, fo, co, kx, ky)
       .fuse(kx, ky, tap)
-      .fuse(co, tap, tap)
-      .parallel(tap);
-  acc.compute_at(dw, fo).vectorize(f).unroll(cg);
-  acc.update().reorder(f, cg, r.x, r.y, r.z, kx, ky).vectorize(f).unroll(cg);
+      .fuse(co, tap, task);
+  if (perSample) tiled.fuse(task, n, task);  // samples outermost: a sample's tasks run together
+  tiled.parallel(task);
+  acc.compute_at(tiled, fo).vectorize(f).unroll(cg);
+  if (perSample) {
+    acc.update().reorder(f, cg, r.x, r.y, kx, ky, n).vectorize(f).unroll(cg);
+    total.compute_root().vectorize(f, v, Halide::TailStrategy::GuardWithIf);
+    total.update().reorder(f, rn, cg, kx, ky).vectorize(f, v, Halide::TailStrategy::GuardWithIf).parallel(ky);
+  } else {
+    acc.update().reorder(f, cg, r.x, r.y, r.z, kx, ky).vectorize(f).unroll(cg);
+  }
   return dw;
 }
 

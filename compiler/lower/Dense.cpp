@@ -1,8 +1,9 @@
 // Lowering of dense (PyTorch's Linear): y(u, n) = b(u) + sum_i w(i, u) * x(i, n)
 // with the weight [units, F] seen as (i, u), then the fused activation.
-// Scheduled (docs/schedules.md, "Dense"): from kGemmBatch samples on, a
-// register-tiled GEMM (DenseGemm.h) with the batch as the vector lanes; below
-// it, dot products along the features (a GEMV at batch 1).
+// Scheduled (docs/schedules.md, "Dense"): from half a vector of samples on
+// (8 with AVX-512), a register-tiled GEMM (DenseGemm.h) with the batch as
+// the vector lanes; below, dot products along the features (a GEMV at
+// batch 1).
 #include "compiler/lower/DenseGemm.h"
 
 #include <algorithm>
@@ -92,29 +93,18 @@ void scheduleDot(const DenseDot &dd, Halide::Stage stage, const Func &out, Var o
   }
 }
 
-// The most weight rows one GEMM tile reads at a time: rows whose distance
-// is a multiple of 4 KB fall into the same L1 set (48 KB, 12 ways on the
-// project's Xeon; 32 KB, 8 ways before), so at most 8 rows per set leave
-// the input panel its ways.
-int maxWeightRows(int features) {
-  const int stride = features * 4, page = 4096;
-  int g = page;
-  for (int r = stride % page; r != 0;) {  // gcd(stride, page)
-    int t = g % r;
-    g = r, r = t;
-  }
-  int sets = std::min(64, page / g);  // the distinct L1 sets the rows start in
-  return 8 * sets;
-}
+// The most weight rows one GEMM tile reads at a time: at most 8 per L1 set
+// (l1SetsOfRows), which leaves the input panel its ways.
+int maxWeightRows(int features) { return 8 * l1SetsOfRows(features); }
 
-// The scheduled dense. From one vector of samples on, a GEMM with v = the
+// The scheduled dense. From half a vector of samples on, a GEMM with v = the
 // batch (the vector lanes), c = the units (the tile's columns), k = the
-// features: the input transposed once per call (x_t(n, i), the batch
+// features: the input transposed once per call (input_t(n, i), the batch
 // innermost), the weight read as broadcast scalars from `cols` rows at a
-// time, the bias and the fused epilogue applied in registers; a wider tile
-// (two vectors of samples) from twice that; parallel over unit tiles when the
-// layer is big enough. Below one vector, the dot products (a GEMV at batch 1,
-// memory-bound).
+// time, the bias and the fused epilogue applied in registers; tiles of half
+// a vector, one vector and two vectors of samples, each from its width on;
+// parallel over unit tiles when the layer is big enough. Below, the dot
+// products (a GEMV at batch 1, memory-bound).
 Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
   const LValue &in = a.in();
   Dims d = dimsOf(a.outShape);
@@ -131,8 +121,8 @@ Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
   const bool gemmOn = batch.defined() && m.lanes > 1;
 
   // The input transposed, the batch innermost: computed only when a GEMM
-  // runs (batch >= lanes), but Halide's bounds on the input's batch include
-  // the tile's shift below it, hence the promise.
+  // runs (batch >= the narrowest tile), but Halide's bounds on the input's
+  // batch include the tiles' shift below it, hence the promise.
   Var nb("nb"), k("k");
   Func xBlock(a.name("input_block")), xT(a.name("input_t"));
   xBlock(k, nb) = gemmOn ? in.f(k, Halide::unsafe_promise_clamped(nb, 0, batch - 1)) : in.f(k, nb);
@@ -149,10 +139,27 @@ Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
       gemms.emplace_back(spec, t, "_" + std::to_string(t.width()));
     }
   }
+  // When each tile runs (the first that applies, widest first). A batch
+  // that is not a multiple of the tile's width recomputes the overlap of
+  // the last tile, shifted inwards: batch 33 in tiles of 32 computes 64
+  // samples, in tiles of 16 only 48. So the two-vector tile takes a batch
+  // only when it leaves more than half a tile over (else the one-vector
+  // tile, at 0.9 of its speed, does less work), and the half-vector tile
+  // (ymm, half the speed) likewise against the dot products (0.4): batch 8
+  // and 13-15, not 9-12. Conditions of at most two terms: Halide's
+  // substitution of a specialization's condition into the definition
+  // (simplify_specializations) misses longer ones.
+  std::vector<Expr> when;
+  for (const GemmTileFunc &g : gemms) {
+    const GemmTile &t = g.tile();
+    const int width = t.width(), half = width / 2;
+    bool full = t.vectors == 1 && t.lanes == m.lanes;
+    when.push_back(full ? batch >= width : batch >= width && (batch + half - 1) % width < half);
+  }
   // The value from the GEMM of each width (read by `via`) or the dot products.
   auto choose = [&](const std::function<Expr(size_t)> &via, Expr dotValue) {
     Expr value = dotValue;
-    for (size_t g = gemms.size(); g-- > 0;) value = Halide::select(batch >= gemms[g].tile().width(), via(g), value);
+    for (size_t g = gemms.size(); g-- > 0;) value = Halide::select(when[g], via(g), value);
     return value;
   };
   auto schedule = [&](Func out) {
@@ -161,7 +168,7 @@ Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
     out.compute_root();
     for (const GemmTileFunc &g : gemms) {
       const int width = g.tile().width();
-      g.tileStage(out.specialize(batch >= width), on, ou, GemmTileFunc::Order::COuter,
+      g.tileStage(out.specialize(when[&g - gemms.data()]), on, ou, GemmTileFunc::Order::COuter,
                   worthParallel(flopsPerSample * width));
       g.computeAt(out, GemmTileFunc::Order::COuter);
     }
@@ -182,7 +189,7 @@ Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
       }
       if (worthParallel(features * narrowest * 8.0)) xT.parallel(nbo);
     }
-    scheduleDot(dot, out, out, ou, on, worthParallel(flopsPerSample));
+    scheduleDot(dot, out, out, ou, on, worthParallel(flopsPerSample, 4.0 * features * units));
   };
   Expr dotValue = bias(u) + dot.value;
   // Halide simplifies a specialization's condition into the specialized

@@ -53,7 +53,14 @@ GemmTile chooseGemmTile(const MachineShape &m, int v, int c, int maxCols) {
 GemmTileFunc::GemmTileFunc(const GemmSpec &s, const GemmTile &t, const std::string &suffix)
     : t_(t), acc_(s.name + suffix), k_(0, s.kExtent, s.name + suffix + "_k") {
   acc_(v_, c_) = s.init ? s.init(v_, c_) : Halide::Expr(0.f);
-  acc_(v_, c_) += s.a(v_, k_.x) * s.b(c_, k_.x);
+  Halide::Expr a = s.a(v_, k_.x);
+  if (s.packA) {
+    panel_ = Halide::Func(s.name + suffix + "_panel");
+    Halide::Var k("k");
+    panel_(v_, k) = s.a(v_, k);
+    a = panel_(v_, k_.x);
+  }
+  acc_(v_, c_) += a * s.b(c_, k_.x);
 }
 
 void GemmTileFunc::tileStage(Halide::Stage stage, Halide::Var ov, Halide::Var oc, Order order, bool parallel) const {
@@ -69,6 +76,11 @@ void GemmTileFunc::tileStage(Halide::Stage stage, Halide::Var ov, Halide::Var oc
 }
 
 void GemmTileFunc::computeAt(const Halide::Func &consumer, Order order) const {
+  if (panel_.defined()) {
+    Halide::Func panel = panel_;
+    panel.compute_at(consumer, Halide::Var(order == Order::VOuter ? "vo" : "co")).bound_extent(v_, t_.width());
+    if (t_.lanes > 1) panel.vectorize(v_, t_.lanes);
+  }
   Halide::Func acc = acc_;
   acc.compute_at(consumer, Halide::Var(order == Order::VOuter ? "co" : "vo"))
       .bound_extent(v_, t_.width())
@@ -118,9 +130,22 @@ Halide::Expr batchExtentOf(const Halide::Func &f) {
   return find.extent;
 }
 
-bool worthParallel(double flops) {
-  // About 10 us of one core's work.
-  return flops >= 2e6;
+int l1SetsOfRows(int rowFloats) {
+  const int stride = rowFloats * 4, page = 4096;
+  int g = page;
+  for (int r = stride % page; r != 0;) {  // gcd(stride, page)
+    int t = g % r;
+    g = r, r = t;
+  }
+  return std::min(64, page / g);
+}
+
+bool worthParallel(double flops, double streamedBytes) {
+  // kParallelFlops is about 40 us of one core's work: the model runtime's
+  // pool wakes its workers per parallel loop (a condition variable, tens of
+  // microseconds on a VM); 256->256 at batch 32 (4 MFLOP) took 2x longer on
+  // 2 threads, 4096->256 at batch 1 (a 4 MB weight) 2.9x less.
+  return flops >= kParallelFlops || streamedBytes >= double(1 << 20);
 }
 
 }  // namespace lower

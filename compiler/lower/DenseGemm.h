@@ -39,6 +39,11 @@ struct GemmSpec {
   GemmOperand a;          // a(v, k): contiguous along v
   GemmOperand b;          // b(c, k): broadcast
   GemmOperand init;       // init(v, c); zero when empty
+  // Copy a's rows of one block of v (the tile's width x k) into a contiguous
+  // panel before the block's tiles (Order::VOuter): when a's rows are far
+  // apart (a weight's rows 16 KB apart share one L1 set), the tiles of the
+  // block then read it from L1 instead of missing on every step.
+  bool packA = false;
 };
 
 // One tile size of a GEMM: its accumulator Func (one per tile size, since
@@ -67,10 +72,15 @@ class GemmTileFunc {
 
  private:
   GemmTile t_;
-  Halide::Func acc_;
+  Halide::Func acc_, panel_;
   Halide::Var v_{"v"}, c_{"c"};
   Halide::RDom k_;
 };
+
+// The number of L1 sets (of 64, 4 KB apart) that rows of `rowFloats` floats
+// start in: rows a multiple of 4 KB apart all fall into one set (12 ways on
+// the project's Xeon), so a tile reading many of them at once misses.
+int l1SetsOfRows(int rowFloats);
 
 // The batch extent of a lowered value's Func, found as the dynamic extent of
 // a batched buffer (an input bound by constrainDense) among the buffers it
@@ -78,9 +88,12 @@ class GemmTileFunc {
 Halide::Expr batchExtentOf(const Halide::Func &f);
 
 // Whether a GEMM of `flops` (at the smallest batch it is used for) is worth
-// splitting over threads: Halide's thread pool costs microseconds, which a
-// small layer at batch 1 does not earn back.
-bool worthParallel(double flops);
+// splitting over threads: waking the thread pool costs tens of
+// microseconds, which a small layer does not earn back; a kernel streaming
+// `streamedBytes` (a weight read once, at batch 1) gains the other core's
+// cache and bandwidth from 1 MB on.
+constexpr double kParallelFlops = 8e6;
+bool worthParallel(double flops, double streamedBytes = 0);
 
 }  // namespace lower
 }  // namespace nncc

@@ -225,6 +225,20 @@ TEST(GradientCheck, ConvDataGradientsOnTheConvKernels) {
                  2, 2e-2, 2e-3, {"a.weight", "a.bias", "c.bias", "o.weight"});
 }
 
+// The conv weight gradient reduced per sample (16 x 16 output pixels, the
+// partial sums added over the batch), with 3 input channels (one channel
+// block) and 8 (blocks of 6 shifted inwards), regularized.
+TEST(GradientCheck, ConvWeightGradientPerSample) {
+  checkGradients(std::string(kHead) + R"("inputs": [{"name": "x", "shape": [3, 16, 16]}],
+    "layers": [{"type": "conv2d", "name": "a", "filters": 8, "kernel": 3, "padding": 1, "activation": "tanh"},
+               {"type": "conv2d", "name": "b", "filters": 16, "kernel": 3, "padding": 1, "activation": "relu"},
+               {"type": "global_avgpool2d", "name": "gap"}, {"type": "dense", "name": "o", "units": 3}],
+    "outputs": ["o"],
+    "training": {"loss": {"type": "softmax_cross_entropy"}, "optimizer": {"type": "sgd"},
+                 "regularization": {"l2": 0.02}}})",
+                 3, 2e-2, 2e-3, {"a.weight", "b.weight", "b.bias"});
+}
+
 // Strided data gradients on the direct tile: grouped at stride 2, and
 // stride 2 x 2 with dilation 2 across and asymmetric padding.
 TEST(GradientCheck, StridedConvDataGradientsOnTheDirectTile) {

@@ -1,12 +1,12 @@
 // Tests of the scheduled dense GEMMs (docs/schedules.md, "Dense";
 // compiler/lower/DenseGemm.h): the forward against the reference interpreter
-// on both of its paths (the dot products below the GEMM's batch, the GEMM
-// from it on: batch 1, odd batches, exactly the GEMM's batch, one more, the
-// max batch), unit counts that are not whole tiles, features fewer than a
-// vector, with and without each kind of epilogue; and the gradient rules of
-// DenseGradients.cpp (the input gradient's one-column and full tiles, the
-// weight gradient with its regularization, the bias gradient) against
-// plain loops in double.
+// on each of its paths (the dot products, the GEMM tiles of half a vector,
+// one and two vectors of samples, at batches that are and are not multiples
+// of the tiles, up to the max batch), unit counts that are not whole tiles,
+// features fewer than a vector, with and without each kind of epilogue; and
+// the gradient rules of DenseGradients.cpp (the input gradient's one-column
+// and full tiles, the weight gradient with its regularization, the bias
+// gradient, with and without packed panels) against plain loops in double.
 #include "InterpreterTest.h"
 #include "compiler/lower/DenseGemm.h"
 #include "compiler/lower/Gradients.h"
@@ -27,9 +27,10 @@ using namespace nncc::testing;
 
 namespace {
 
-// Batch 1, odd batches, the GEMM's batch (16 with AVX-512, 8 with AVX2) and
-// one more, a batch that is not a multiple of the vector, the max batch.
-const std::vector<int64_t> kBatches{1, 3, 8, 9, 16, 17, 33, 40};
+// With AVX-512: the dot products (1, 3, 9), the half-vector tile (8, 13),
+// the one-vector tile (16, 17, 33, 40: the max batch) and the two-vector
+// tile (32); with AVX2 the same batches cover the tiles of 4, 8 and 16.
+const std::vector<int64_t> kBatches{1, 3, 8, 9, 13, 16, 17, 32, 33, 40};
 
 std::string denseModel(int features, const std::vector<std::pair<std::string, std::string>> &layers) {
   std::string json = R"({"nncc": 1, "name": "m", "max_batch": 40, "inputs": [{"name": "x", "shape": [)" +
@@ -176,4 +177,6 @@ TEST(LowerDenseSchedule, Gradients) {
   checkDenseGradients(16, 10, "", batches, 1e-3, 0.0);
   checkDenseGradients(3, 5, "tanh", batches, 0.0, 0.0);
   checkDenseGradients(784, 64, "relu", {1, 40}, 0.0, 0.0);
+  // Rows 1 KB apart: the vector operands packed in panels (GemmSpec::packA).
+  checkDenseGradients(256, 20, "relu", {1, 8, 13, 40}, 0.0, 1e-2);
 }
