@@ -394,7 +394,11 @@ def main():
                 outp = model.get("outputs", [graph[-1][0]])[0]
                 flops = 2 * sum(macs(l, i, y) or 0 for _, l, i, y in graph)
                 log("bench: %s: compiling ..." % net)
-                _, csec, size = compile_model(nncc, path, work, net)
+                # The deployment build of the forward pass: --inference-only
+                # runs the whole -O2 inference pipeline (batchnorm folded,
+                # preprocess folded, channels-last storage), which a model
+                # compiled with its training entry points does not.
+                _, csec, size = compile_model(nncc, path, work, net, ["--inference-only"])
                 exe = build_driver(work, net, inp, outp)
                 r = raw["nets"][net] = {"compile_s": csec, "object_bytes": size, "flop_per_sample": flops, "runs": {}}
                 cases = []

@@ -10,6 +10,8 @@
 // Halide chose (see ../shared notes: otherwise no AVX-512).
 #include "compiler/emit/Emitter.h"
 
+#include "compiler/lower/Autotune.h"
+
 #include "compiler/lower/Lowering.h"
 #include "compiler/emit/ModelDescription.h"
 #include "compiler/emit/SourceEmitter.h"
@@ -190,14 +192,15 @@ class GlueBuilder {
                   llvm::ConstantInt::get(i64, r.offset), llvm::ConstantInt::get(i32, r.dims.size()),
                   llvm::ConstantInt::get(i32, r.batched ? 1 : 0),
                   llvm::ConstantArray::get(llvm::cast<llvm::ArrayType>(refTy->getElementType(5)), dims),
-                  llvm::ConstantInt::get(i32, r.isInt ? 1 : 0)}));
+                  llvm::ConstantInt::get(i32, r.isInt ? 1 : 0), llvm::ConstantInt::get(i32, r.channelsLast ? 1 : 0)}));
     }
     auto program = [&](const std::vector<StepDesc> &prog, const char *name) {
       std::vector<llvm::Constant *> steps;
       for (const StepDesc &st : prog)
         steps.push_back(llvm::ConstantStruct::get(stepTy, {llvm::ConstantInt::get(i32, st.kernel),
                                                            llvm::ConstantInt::get(i32, st.firstRef),
-                                                           llvm::ConstantInt::get(i32, st.numRefs)}));
+                                                           llvm::ConstantInt::get(i32, st.numRefs),
+                                                           llvm::ConstantInt::get(i64, st.work)}));
       return llvm::ConstantStruct::get(progTy, {llvm::ConstantInt::get(i32, steps.size()),
                                                 array(stepTy, steps, progTy->getElementType(1), name)});
     };
@@ -363,6 +366,18 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
     target = target.with_feature(Halide::Target::UserContext);
     LowerOptions lo;
     lo.target = target;
+    if (opts.autotune || !opts.tuneCache.empty()) {
+      std::string path = opts.tuneCache.empty() ? defaultTuneCachePath() : opts.tuneCache, err;
+      TuneCache cache;
+      if (!cache.load(path, err)) throw EmitFailure("autotune cache " + err);
+      if (opts.autotune) {
+        AutotuneOptions ao;
+        ao.log = opts.log;
+        if (autotuneGraph(g, lo, cache, ao) > 0 && !cache.save(path, err))
+          throw EmitFailure("autotune cache " + path + ": " + err);
+      }
+      lo.choices = cache.choicesFor(lo.target.to_string());
+    }
     std::vector<std::string> opKeys;
     for (const Op &op : g.ops) opKeys.push_back(kernelKey(g, op));
     // Training: the backward program, its memory plan and kernel keys.

@@ -6,6 +6,7 @@
 #include "compiler/ir/Graph.h"
 #include "compiler/weights/Tensor.h"
 
+#include <ostream>
 #include <string>
 
 namespace nncc {
@@ -19,6 +20,13 @@ struct EmitOptions {
   // "manual": nncc's schedules (compiler/lower); "auto": Halide's Mullapudi2016
   // autoscheduler on every inference kernel (training kernels keep nncc's).
   std::string schedule = "manual";
+  // --autotune: time candidate schedules of the kernels missing from the
+  // cache and add the winners (compiler/lower/Autotune.h); --tune-cache:
+  // the cache file (default defaultTuneCachePath()). With a cache file but
+  // no autotune, the cached choices are used and nothing is timed.
+  bool autotune = false;
+  std::string tuneCache;
+  std::ostream *log = nullptr;  // the autotuner's progress
 };
 
 // Compiles `g` (already through the passes) with parameter values `params`

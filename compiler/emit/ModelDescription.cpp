@@ -8,6 +8,8 @@
 // kernels, the other parameters' updates after the backward steps).
 #include "compiler/emit/ModelDescription.h"
 
+#include "compiler/ir/OpCost.h"
+
 #include <map>
 #include <stdexcept>
 
@@ -26,8 +28,10 @@ class Describer {
     d_.kernelSources.push_back(src);
     return byKey_[key] = static_cast<int>(d_.kernelKeys.size()) - 1;
   }
-  void ref(RefDesc::Kind kind, int index, int64_t offset, const Shape &dims, bool batched, bool isInt = false) {
+  void ref(RefDesc::Kind kind, int index, int64_t offset, const Shape &dims, bool batched, bool isInt = false,
+           Layout layout = Layout::Planar) {
     RefDesc r;
+    r.channelsLast = layout == Layout::ChannelsLast;
     r.kind = kind;
     r.index = index;
     r.offset = offset;
@@ -37,8 +41,8 @@ class Describer {
     d_.refs.push_back(r);
   }
   size_t mark() const { return d_.refs.size(); }
-  void step(std::vector<StepDesc> &program, int kernel, size_t first) {
-    program.push_back({kernel, static_cast<int>(first), static_cast<int>(d_.refs.size() - first)});
+  void step(std::vector<StepDesc> &program, int kernel, size_t first, int64_t work = -1) {
+    program.push_back({kernel, static_cast<int>(first), static_cast<int>(d_.refs.size() - first), work});
   }
   void params(const Op &op) {
     for (int p : op.params) ref(RefDesc::Param, p, 0, g_.params[static_cast<size_t>(p)].shape, false);
@@ -259,7 +263,7 @@ ModelDescription describeModel(const Graph &g, const MemoryPlan &plan, const std
       case ValueSlot::Arena: kind = RefDesc::Arena; break;
       case ValueSlot::None: throw std::logic_error("value " + g.value(v).name + " has no place in the memory plan");
     }
-    ds.ref(kind, s.index, s.offset, g.value(v).shape, true);
+    ds.ref(kind, s.index, s.offset, g.value(v).shape, true, false, g.value(v).layout);
   };
   for (size_t i = 0; i < g.ops.size(); ++i) {
     const Op &op = g.ops[i];
@@ -268,7 +272,7 @@ ModelDescription describeModel(const Graph &g, const MemoryPlan &plan, const std
     for (int in : op.inputs) valueRef(in);
     ds.params(op);
     valueRef(op.output);
-    ds.step(d.forward, k, first);
+    ds.step(d.forward, k, first, estimateOpWork(g, op));
   }
   for (const OutputCopy &c : plan.copies) {
     size_t first = ds.mark();

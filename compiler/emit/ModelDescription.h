@@ -23,6 +23,7 @@ struct RefDesc {
   Shape dims;  // row-major, per sample when batched
   bool batched = true;
   bool isInt = false;  // int32 elements (class labels)
+  bool channelsLast = false;  // a [C, H, W] value stored as [H, W, C] (Layout::ChannelsLast)
 };
 
 // Mirrors nncc_step: kernel -1 copies refs[firstRef] into refs[firstRef + 1].
@@ -30,6 +31,7 @@ struct StepDesc {
   int kernel = -1;
   int firstRef = 0;
   int numRefs = 0;
+  int64_t work = -1;  // per sample (estimateOpWork), -1 unknown
 };
 
 // What a kernel computes, for the emitter to lower it: a forward op, a step

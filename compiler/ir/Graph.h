@@ -23,6 +23,12 @@ std::string shapeStr(const Shape &s);  // "[6, 28, 28]"
 
 enum class DType { Float32, Int32 };
 
+// How a value is stored between kernels (the assign-layouts pass; docs/passes.md).
+// The logical shape is always [C, H, W]; ChannelsLast stores it as [H, W, C]
+// (C innermost), which the convolution kernels read and write with whole
+// vectors. Graph inputs and outputs are always Planar (the API's layout).
+enum class Layout { Planar, ChannelsLast };
+
 struct Value {
   int id = -1;
   std::string name;   // the layer or input name ("conv1", "image")
@@ -30,6 +36,7 @@ struct Value {
   bool shapeKnown = false;
   DType dtype = DType::Float32;
   int producer = -1;  // index into Graph::ops; -1 for a graph input
+  Layout layout = Layout::Planar;
 };
 
 struct Param {
@@ -58,11 +65,15 @@ struct Op {
   // conv2d_transpose), applied in order after its own result and before its
   // `activation`: a batchnorm in inference mode (its four parameters appended
   // to `params`), then a residual add (its other operand appended to
-  // `inputs`). Never set by the frontend.
+  // `inputs`). And a prologue: a preprocess normalization (x - mean[c]) /
+  // std[c] of input 0, applied before the op reads it (so a conv's zero
+  // padding stays zero after normalization). Never set by the frontend.
   struct Epilogue {
     bool batchnorm = false;
     double batchnormEpsilon = 0.0;
     bool residual = false;
+    bool preprocess = false;
+    std::vector<double> preprocessMean, preprocessStd;  // one value, or one per channel
   } fused;
 
   const Attr &attr(const std::string &name) const;

@@ -57,6 +57,9 @@ void printGraph(const Graph &g, std::ostream &os) {
       }
       os << "}";
     }
+    if (op.fused.preprocess)
+      os << " +preprocess(mean=" << Attr::makeFloatList(op.fused.preprocessMean).str()
+         << ", std=" << Attr::makeFloatList(op.fused.preprocessStd).str() << ")";
     if (op.fused.batchnorm) os << " +batchnorm(epsilon=" << Attr::makeFloat(op.fused.batchnormEpsilon).str() << ")";
     if (op.fused.residual) os << " +residual(%" << g.value(op.inputs.back()).name << ")";
     if (!op.params.empty()) {
@@ -64,7 +67,9 @@ void printGraph(const Graph &g, std::ostream &os) {
       for (size_t k = 0; k < op.params.size(); ++k) os << (k ? ", " : "") << "@" << g.params[static_cast<size_t>(op.params[k])].name;
       os << "]";
     }
-    os << " : " << typeStr(g.value(op.output).shape) << "\n";
+    os << " : " << typeStr(g.value(op.output).shape);
+    if (g.value(op.output).layout == Layout::ChannelsLast) os << " channels_last";
+    os << "\n";
   }
   os << "outputs";
   for (size_t k = 0; k < g.outputs.size(); ++k) os << (k ? ", " : " ") << "%" << g.value(g.outputs[k]).name;

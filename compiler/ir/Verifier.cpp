@@ -13,7 +13,12 @@ bool verifyGraph(const Graph &g, Diagnostics &d) {
   for (int in : g.inputs) {
     if (in < 0 || in >= nValues) fail(Location(g.file, ""), "graph input id out of range");
     else defined[static_cast<size_t>(in)] = true;
+    if (in >= 0 && in < nValues && g.value(in).layout != Layout::Planar)
+      fail(Location(g.file, ""), "graph input '" + g.value(in).name + "' is not in the API's planar layout");
   }
+  for (int out : g.outputs)
+    if (out >= 0 && out < nValues && g.value(out).layout != Layout::Planar)
+      fail(Location(g.file, ""), "graph output '" + g.value(out).name + "' is not in the API's planar layout");
   std::set<std::string> names;
   for (const auto &v : g.values)
     if (!names.insert(v.name).second) fail(Location(g.file, ""), "two values are named '" + v.name + "'");
@@ -38,6 +43,8 @@ bool verifyGraph(const Graph &g, Diagnostics &d) {
     if (!out.shapeKnown || out.shape.empty()) fail(op.loc, "output shape unknown");
     for (int64_t dim : out.shape)
       if (dim < 1) fail(op.loc, "output shape " + shapeStr(out.shape) + " has an empty dimension");
+    if (out.layout == Layout::ChannelsLast && out.shape.size() != 3)
+      fail(op.loc, "a channels_last value must have the shape [C, H, W], not " + shapeStr(out.shape));
     for (const auto &s : info.attrs) {
       auto it = op.attrs.find(s.name);
       if (it == op.attrs.end()) fail(op.loc, "attribute '" + s.name + "' missing");

@@ -62,10 +62,10 @@ Func softmax(const LValue &in, int64_t axis, bool log, Namer &namer, const std::
 }  // namespace
 
 Func activate(const Activation &act, const LValue &producer, Namer &namer, const std::string &name,
-              const LowerOptions &opts) {
+              const LowerOptions &opts, Layout layout) {
   if (act.kind == OpKind::Softmax || act.kind == OpKind::LogSoftmax)
     return softmax(producer, act.axis, act.kind == OpKind::LogSoftmax, namer, name, opts);
-  Dims d = dimsOf(producer.shape);
+  Dims d = dimsOf(producer.shape, layout);
   Func out(name);
   out(d.vars) = activateElement(act.kind, act.alpha, producer.f(d.exprs()));
   schedulePointwise(out, d, opts);
@@ -83,7 +83,7 @@ Func lowerActivation(const OpArgs &a) {
   if (a.op.attrs.count("alpha")) act.alpha = a.op.floatAttr("alpha");
   if (a.op.attrs.count("axis")) act.axis = a.op.intAttr("axis");
   if (a.in().shape != a.outShape) throw LoweringError(a.op.name + ": input and output shapes differ");
-  return activate(act, a.in(), a.namer, a.name(), a.opts);
+  return activate(act, a.in(), a.namer, a.name(), a.opts, a.g.value(a.op.output).layout);
 }
 
 }  // namespace lower

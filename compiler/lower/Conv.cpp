@@ -47,10 +47,6 @@ Expr initialValue(const OpArgs &a, const Halide::Var &f) {
 
 Expr initialValue(const ConvProblem &p, const Halide::Var &f) { return p.initial ? p.initial(f) : Expr(0.f); }
 
-// Below this reduction length (cin x kh x kw) the channels-innermost tile's
-// NCHW stores (one lane at a time) cost more than its FMAs: the first layers
-// (cin = 1 or 3) take the direct convolution.
-constexpr int kMinChannelsInnermostReduction = 64;
 
 // The channels-innermost convolution (groups = 1, whole vectors of output
 // channels): the padded input repacked as pin(ci, xp, yp, n) and the
@@ -196,8 +192,7 @@ bool convKernelsApply(const LowerOptions &opts) {
 Func lowerConvKernel(const ConvProblem &p) {
   const ConvGeom &c = p.geom;
   MachineShape m = machineShape(p.opts);
-  bool deep = c.cin * c.kh * c.kw >= kMinChannelsInnermostReduction;
-  if (c.groups == 1 && m.lanes > 1 && c.cout % m.lanes == 0 && deep && !scheduleOverrides().forceDirect)
+  if (channelsInnermostApplies(m, c.groups, c.cin, c.cout, c.kh, c.kw))
     return convChannelsInnermost(p, m);
   return convDirect(p, m);
 }

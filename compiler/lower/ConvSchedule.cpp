@@ -63,6 +63,12 @@ std::vector<ConvTile> convTileCandidates(const MachineShape &m, int cout, int wi
   return out;
 }
 
+bool channelsInnermostApplies(const MachineShape &m, int groups, int cin, int cout, int kh, int kw) {
+  constexpr int kMinReduction = 64;
+  return groups == 1 && m.lanes > 1 && cout % m.lanes == 0 && cin * kh * kw >= kMinReduction &&
+         !scheduleOverrides().forceDirect;
+}
+
 ConvTile chooseConvTile(const MachineShape &m, int cout, int width, const ScheduleChoice &choice) {
   const ScheduleOverrides &o = scheduleOverrides();
   std::vector<ConvTile> candidates = convTileCandidates(m, cout, width);

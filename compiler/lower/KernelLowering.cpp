@@ -40,6 +40,7 @@ LoweredKernel lowerOpKernel(const Graph &g, const Op &op, const LowerOptions &op
   for (const LValue &v : inputs) ins.push_back(&v);
   Halide::Func f = lowerOp(g, op, opts, namer, ins, params);
   const Shape &shape = g.value(op.output).shape;
+  const Layout layout = g.value(op.output).layout;
   bool isInput = false;
   for (const std::string &n : inputFuncs) isInput |= f.name() == n;
   // The output must be a pure Func of its own: for an identity (dropout),
@@ -49,24 +50,28 @@ LoweredKernel lowerOpKernel(const Graph &g, const Op &op, const LowerOptions &op
   // (That was the "multi-output" crash of earlier versions: segnet_tiny's
   // logits, a conv without a fused activation, at batch 3.)
   if (isInput || f.has_update_definition()) {
-    Dims d = dimsOf(shape);
+    Dims d = dimsOf(shape, layout);
     Halide::Func copy(namer.unique(op.name + "_out"));
     copy(d.vars) = f(d.exprs());
     schedulePointwise(copy, d, opts);
     f = copy;
   }
-  constrainDense(f.output_buffer(), shape, true);
+  constrainLayout(f.output_buffer(), shape, layout, true);
   k.pipeline = Halide::Pipeline(f);
   return k;
 }
 
 std::string kernelKey(const Graph &g, const Op &op) {
   std::ostringstream os;
-  os << opName(op.kind) << " ->" << shapeStr(g.value(op.output).shape);
+  auto layoutTag = [&](int v) { return g.value(v).layout == Layout::ChannelsLast ? "/channels_last" : ""; };
+  os << opName(op.kind) << " ->" << shapeStr(g.value(op.output).shape) << layoutTag(op.output);
   for (const auto &kv : op.attrs) os << " " << kv.first << "=" << kv.second.str();
   if (op.fused.batchnorm) os << " +batchnorm(" << Attr::makeFloat(op.fused.batchnormEpsilon).str() << ")";
   if (op.fused.residual) os << " +residual";
-  for (int in : op.inputs) os << " in" << shapeStr(g.value(in).shape);
+  if (op.fused.preprocess)
+    os << " +preprocess(" << Attr::makeFloatList(op.fused.preprocessMean).str() << ", "
+       << Attr::makeFloatList(op.fused.preprocessStd).str() << ")";
+  for (int in : op.inputs) os << " in" << shapeStr(g.value(in).shape) << layoutTag(in);
   for (int p : op.params) {
     const Param &prm = g.params[static_cast<size_t>(p)];
     os << " " << paramRoleSuffix(prm.role) << shapeStr(prm.shape);

@@ -25,6 +25,9 @@ struct LValue {
 struct Dims {
   std::vector<Halide::Var> vars;
   std::vector<int> extents;
+  // The dimension stored innermost, which the schedules vectorize: 0, or
+  // the channel (2) of a channels-last value (Layout::ChannelsLast).
+  size_t inner = 0;
 
   size_t size() const { return vars.size(); }
   std::vector<Halide::Expr> exprs() const { return {vars.begin(), vars.end()}; }
@@ -35,6 +38,8 @@ struct Dims {
 // The dimensions of a value of per-sample shape `s`: (x, y, c, n) for rank 3,
 // (i, n) for rank 1, (d0, d1, ..., n) otherwise.
 Dims dimsOf(const Shape &s);
+// The same for a value stored in `layout` (Dims::inner).
+Dims dimsOf(const Shape &s, Layout layout);
 
 // The Halide dimension of per-sample axis `axis` of a rank-`rank` shape.
 inline size_t halideDim(size_t rank, size_t axis) { return rank - 1 - axis; }
@@ -65,6 +70,8 @@ struct OpArgs {
   // A unique Func name: the op's name, or "<op>_<suffix>".
   std::string name(const std::string &suffix = "") const;
   int outExtent(size_t axis) const { return static_cast<int>(outShape[axis]); }
+  // The dimensions of the op's output in its storage layout.
+  Dims outDims() const { return dimsOf(outShape, g.value(op.output).layout); }
 };
 
 // An op's lowering: returns the Func of its output value, scheduled.
@@ -102,12 +109,20 @@ Halide::Func lowerConcat(const OpArgs &a);
 // kBatchEstimate for the batch.
 constexpr int kBatchEstimate = 1;  // larger would let an autoscheduler split the batch past small batches
 void constrainDense(Halide::OutputImageParam p, const Shape &s, bool batched);
+// The same for a value stored in `layout`: channels-last [C, H, W] has the
+// strides (C, C*W, 1) for (x, y, c).
+void constrainLayout(Halide::OutputImageParam p, const Shape &s, Layout layout, bool batched);
 
 // A graph input (or a kernel's input) as an ImageParam `ip` with dense
 // bounds and a dynamic batch, and the inlined Func its consumers read.
 LValue bindInput(const Value &v, Namer &namer, Halide::ImageParam &ip);
 // A parameter as an ImageParam with its dense static bounds.
 Halide::ImageParam bindParam(const Param &p, Namer &namer);
+// The input `in` normalized as a preprocess layer does, (x - mean[c]) / std[c]
+// over axis 0 (one value, or one per channel); unscheduled (inlined into its
+// reader). The preprocess layer, and the prologue of Op::fused.preprocess.
+LValue preprocessed(const LValue &in, const std::vector<double> &mean, const std::vector<double> &stdev, Namer &namer,
+                    const std::string &name);
 // Lowers one op through the table: `inputs` in op.inputs order, `params` in
 // op.params order. Returns the op's output Func, scheduled.
 Halide::Func lowerOp(const Graph &g, const Op &op, const LowerOptions &opts, Namer &namer,
@@ -131,7 +146,8 @@ inline Halide::Expr f32(double v) { return Halide::Expr(static_cast<float>(v)); 
 // scheduled Func named `name` (already unique); helper Funcs get names from
 // `namer`.
 Halide::Func activate(const Activation &act, const LValue &producer, Namer &namer, const std::string &name,
-                      const LowerOptions &opts);
+                      const LowerOptions &opts,
+                      Layout layout = Layout::Planar);
 // The op's fused epilogue applied to `producer` (its raw result): the
 // batchnorm and residual add passes fused into it (Op::fused), then its
 // `activation`; `producer` itself when there is none. Epilogue.cpp.

@@ -72,6 +72,15 @@ void constrainDense(Halide::OutputImageParam p, const Shape &s, bool batched) {
   if (batched) p.dim(static_cast<int>(s.size())).set_min(0).set_stride(stride).set_estimate(0, kBatchEstimate);
 }
 
+void constrainLayout(Halide::OutputImageParam p, const Shape &s, Layout layout, bool batched) {
+  if (layout != Layout::ChannelsLast || s.size() != 3) return constrainDense(p, s, batched);
+  const int c = static_cast<int>(s[0]), h = static_cast<int>(s[1]), w = static_cast<int>(s[2]);
+  p.dim(0).set_bounds(0, w).set_stride(c).set_estimate(0, w);
+  p.dim(1).set_bounds(0, h).set_stride(c * w).set_estimate(0, h);
+  p.dim(2).set_bounds(0, c).set_stride(1).set_estimate(0, c);
+  if (batched) p.dim(3).set_min(0).set_stride(c * w * h).set_estimate(0, kBatchEstimate);
+}
+
 // A Halide name from a parameter name: "conv1.weight" -> "conv1_weight".
 std::string sanitize(const std::string &name) {
   std::string out = name;
@@ -97,6 +106,12 @@ Dims dimsOf(const Shape &s) {
   }
   d.vars.emplace_back("n");
   d.extents.push_back(-1);
+  return d;
+}
+
+Dims dimsOf(const Shape &s, Layout layout) {
+  Dims d = dimsOf(s);
+  if (layout == Layout::ChannelsLast && s.size() == 3) d.inner = 2;
   return d;
 }
 
@@ -133,7 +148,7 @@ Halide::Func padXY(const LValue &in, Halide::Expr value, const std::string &name
 LValue bindInput(const Value &v, Namer &namer, Halide::ImageParam &ip) {
   Dims d = dimsOf(v.shape);
   ip = Halide::ImageParam(Halide::Float(32), static_cast<int>(d.size()), namer.unique(v.name));
-  constrainDense(ip, v.shape, true);
+  constrainLayout(ip, v.shape, v.layout, true);
   Halide::Func f(namer.unique(v.name + "_in"));
   f(d.vars) = ip(d.exprs());  // inlined into its consumers
   return {f, v.shape};
@@ -151,7 +166,14 @@ Halide::Func lowerOp(const Graph &g, const Op &op, const LowerOptions &opts, Nam
   if (!fn) throw LoweringError(op.name + ": no lowering for op '" + opName(op.kind) + "'");
   const Value &out = g.value(op.output);
   if (!out.shapeKnown) throw LoweringError(op.name + ": shape not inferred");
-  OpArgs a{g, op, opts, namer, inputs, {}, out.shape};
+  std::vector<const LValue *> ins = inputs;
+  LValue normalized;  // the fused preprocess prologue of input 0
+  if (op.fused.preprocess) {
+    if (ins.empty()) throw LoweringError(op.name + ": a fused preprocess needs an input");
+    normalized = preprocessed(*ins[0], op.fused.preprocessMean, op.fused.preprocessStd, namer, op.name + "_preprocess");
+    ins[0] = &normalized;
+  }
+  OpArgs a{g, op, opts, namer, ins, {}, out.shape};
   for (size_t k = 0; k < op.params.size(); ++k)
     a.params.emplace(g.params[static_cast<size_t>(op.params[k])].role, params.at(k));
   return fn(a);
@@ -169,30 +191,52 @@ int vectorFactor(const LowerOptions &opts, int extent) {
 
 namespace {
 
-// Vectorizes d.vars[0] of stage `s` (moved inside `rvars`, if any) and makes
+// Vectorizes d.vars[d.inner] of stage `s` (moved inside `rvars`, if any,
+// and, when it is not the first dimension, inside the others too) and makes
 // the outermost dimensions parallel.
 void vectorizeAndParallelize(Halide::Stage s, const Dims &d, const std::vector<Halide::RVar> &rvars,
                              bool update, const LowerOptions &opts) {
-  int v = vectorFactor(opts, d.extents[0]);
+  const Halide::Var &vec = d.vars[d.inner];
+  int v = vectorFactor(opts, d.extents[d.inner]);
   if (v > 1) {
-    Halide::Var outer(d.vars[0].name() + "_o"), inner(d.vars[0].name() + "_v");
-    s.split(d.vars[0], outer, inner, v, update ? Halide::TailStrategy::GuardWithIf : Halide::TailStrategy::ShiftInwards);
-    if (!rvars.empty()) {
+    Halide::Var outer(vec.name() + "_o"), inner(vec.name() + "_v");
+    s.split(vec, outer, inner, v, update ? Halide::TailStrategy::GuardWithIf : Halide::TailStrategy::ShiftInwards);
+    if (!rvars.empty() || d.inner != 0) {
       std::vector<Halide::VarOrRVar> order{inner};
       for (const Halide::RVar &r : rvars) order.emplace_back(r);
       order.emplace_back(outer);
-      for (size_t k = 1; k < d.size(); ++k) order.emplace_back(d.vars[k]);
+      for (size_t k = 0; k < d.size(); ++k)
+        if (k != d.inner) order.emplace_back(d.vars[k]);
       s.reorder(order);
     }
     s.vectorize(inner);
+  } else if (d.inner != 0) {
+    std::vector<Halide::VarOrRVar> order;
+    for (const Halide::RVar &r : rvars) order.emplace_back(r);
+    order.emplace_back(vec);
+    for (size_t k = 0; k < d.size(); ++k)
+      if (k != d.inner) order.emplace_back(d.vars[k]);
+    s.reorder(order);
   }
-  size_t k = d.size();
-  if (k >= 3) {
-    Halide::Var fused(d.vars[k - 2].name() + d.vars[k - 1].name());
-    s.fuse(d.vars[k - 2], d.vars[k - 1], fused).parallel(fused);
-  } else if (k == 2) {
+  std::vector<Halide::Var> outerDims;  // the dimensions outside the vectorized one
+  for (size_t k = 0; k < d.size(); ++k)
+    if (k != d.inner) outerDims.push_back(d.vars[k]);
+  size_t k = outerDims.size();
+  if (k >= 2 && d.size() >= 3) {
+    Halide::Var fused(outerDims[k - 2].name() + outerDims[k - 1].name());
+    s.fuse(outerDims[k - 2], outerDims[k - 1], fused).parallel(fused);
+  } else if (d.size() == 2) {
     s.parallel(d.vars[1]);
   }
+}
+
+// A compute_root Func stored with d.vars[d.inner] innermost.
+void storeInnerFirst(Halide::Func f, const Dims &d) {
+  if (d.inner == 0) return;
+  std::vector<Halide::Var> order{d.vars[d.inner]};
+  for (size_t k = 0; k < d.size(); ++k)
+    if (k != d.inner) order.push_back(d.vars[k]);
+  f.reorder_storage(order);
 }
 
 }  // namespace
@@ -200,6 +244,7 @@ void vectorizeAndParallelize(Halide::Stage s, const Dims &d, const std::vector<H
 void schedulePointwise(Halide::Func f, const Dims &d, const LowerOptions &opts) {
   if (!opts.schedule) return;
   f.compute_root();
+  storeInnerFirst(f, d);
   vectorizeAndParallelize(f, d, {}, false, opts);
 }
 
@@ -207,6 +252,7 @@ void scheduleReduction(Halide::Func f, const Dims &d, const std::vector<Halide::
                        const LowerOptions &opts, int update) {
   if (!opts.schedule) return;  // an autoscheduler decides
   f.compute_root();
+  storeInnerFirst(f, d);
   vectorizeAndParallelize(f, d, {}, false, opts);
   vectorizeAndParallelize(f.update(update), d, rvars, true, opts);
 }

@@ -46,7 +46,7 @@ Expr perChannel(const std::vector<double> &v, int channels, const Halide::Var &c
 // y = (x - running_mean[c]) * (weight[c] / sqrt(running_var[c] + epsilon)) + bias[c].
 Func lowerBatchNorm(const OpArgs &a) {
   checkSameShape(a);
-  Dims d = dimsOf(a.outShape);
+  Dims d = a.outDims();
   Halide::Var c = d.vars[halideDim(a.outShape.size(), 0)];
   const Halide::ImageParam &beta = a.param(ParamRole::BNBias), &mean = a.param(ParamRole::RunningMean);
   Func scale = batchNormScale(a, a.op.floatAttr("epsilon")), out(a.name());
@@ -62,19 +62,25 @@ Func batchNormScale(const OpArgs &a, double epsilon) {
   return scale;
 }
 
+LValue preprocessed(const LValue &in, const std::vector<double> &meanValues, const std::vector<double> &stdValues,
+                    Namer &namer, const std::string &name) {
+  Dims d = dimsOf(in.shape);
+  Halide::Var c = d.vars[halideDim(in.shape.size(), 0)];
+  int channels = static_cast<int>(in.shape[0]);
+  std::string base = namer.unique(name + "_table");
+  Expr mean = perChannel(meanValues, channels, c, "mean", base);
+  Expr stdev = perChannel(stdValues, channels, c, "std", base);
+  Func out(namer.unique(name));
+  out(d.vars) = (in.f(d.exprs()) - mean) / stdev;
+  return {out, in.shape};
+}
+
 // y = (x - mean[c]) / std[c].
 Func lowerPreprocess(const OpArgs &a) {
   checkSameShape(a);
-  Dims d = dimsOf(a.outShape);
-  Halide::Var c = d.vars[halideDim(a.outShape.size(), 0)];
-  int channels = static_cast<int>(a.outShape[0]);
-  std::string base = a.name("table");
-  Expr mean = perChannel(a.op.attr("mean").floats, channels, c, "mean", base);
-  Expr stdev = perChannel(a.op.attr("std").floats, channels, c, "std", base);
-  Func out(a.name());
-  out(d.vars) = (a.in().f(d.exprs()) - mean) / stdev;
-  schedulePreprocess(out, d, a.opts);
-  return out;
+  LValue out = preprocessed(a.in(), a.op.attr("mean").floats, a.op.attr("std").floats, a.namer, a.op.name);
+  schedulePreprocess(out.f, dimsOf(a.outShape), a.opts);
+  return out.f;
 }
 
 }  // namespace lower

@@ -54,7 +54,7 @@ const LValue &imageInput(const OpArgs &a) {
 
 Func lowerMaxPool2D(const OpArgs &a) {
   PoolGeom p(a);
-  Dims d = dimsOf(a.outShape);
+  Dims d = a.outDims();
   Halide::Var x = d.vars[0], y = d.vars[1], c = d.vars[2], n = d.vars[3];
   Func padded = padXY(a.in(), f32(-std::numeric_limits<float>::infinity()), a.name("padded"));
   Halide::RDom r({{0, p.kw}, {0, p.kh}}, a.name("r"));
@@ -68,7 +68,7 @@ Func lowerMaxPool2D(const OpArgs &a) {
 Func lowerAvgPool2D(const OpArgs &a) {
   PoolGeom p(a);
   bool includePad = a.op.boolAttr("count_include_pad");
-  Dims d = dimsOf(a.outShape);
+  Dims d = a.outDims();
   Halide::Var x = d.vars[0], y = d.vars[1], c = d.vars[2], n = d.vars[3];
   Func padded = padXY(a.in(), 0.f, a.name("padded"));
   Halide::RDom r({{0, p.kw}, {0, p.kh}}, a.name("r"));

@@ -18,7 +18,7 @@ void scheduleStructural(Func out, const Dims &d, const LowerOptions &opts) { sch
 }  // namespace
 
 Func lowerDropout(const OpArgs &a) {
-  Dims d = dimsOf(a.outShape);
+  Dims d = a.outDims();
   Func out(a.name());
   out(d.vars) = a.in().f(d.exprs());  // inlined: no copy
   return out;
@@ -53,7 +53,7 @@ Func lowerReshape(const OpArgs &a) {
 }
 
 Func lowerAdd(const OpArgs &a) {
-  Dims d = dimsOf(a.outShape);
+  Dims d = a.outDims();
   Expr sum;
   for (const LValue *in : a.inputs) {
     if (in->shape != a.outShape)

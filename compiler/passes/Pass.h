@@ -8,6 +8,7 @@
 
 #include <iosfwd>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,12 +26,15 @@ struct PassOptions {
   bool printAfterAll = false;
   bool timePasses = false;
   std::ostream *log = nullptr;  // where the IR dumps and timings go (stderr in the driver)
+  std::set<std::string> disabled;  // --disable-pass NAME: passes skipped by name
 };
 
 class PassManager {
  public:
   void add(std::unique_ptr<Pass> p) { passes_.push_back(std::move(p)); }
   size_t size() const { return passes_.size(); }
+  // Whether a pass of this name is in the pipeline.
+  bool has(const std::string &name) const;
   // Runs every pass in order. Stops and returns false when a pass reports an
   // error or leaves IR that does not verify (an internal error).
   bool run(Graph &g, Diagnostics &diags, const PassOptions &opts) const;
@@ -44,7 +48,8 @@ class PassManager {
 // default) also the fusions (fold-batchnorm, fuse-residual-add,
 // fuse-activation). With `training` (the training entry points are emitted
 // too), dropout stays and batchnorm and adds are not fused: they act
-// differently in training, or need their own gradients.
+// differently in training, or need their own gradients. -O2 ends with
+// assign-layouts (inference only: the training kernels read planar values).
 PassManager buildInferencePipeline(int optLevel, bool training = false);
 
 // The passes, one per file.
@@ -53,5 +58,7 @@ std::unique_ptr<Pass> createDeadValueEliminationPass();
 std::unique_ptr<Pass> createFuseActivationPass();
 std::unique_ptr<Pass> createFoldBatchNormPass();
 std::unique_ptr<Pass> createFuseResidualAddPass();
+std::unique_ptr<Pass> createAssignLayoutsPass();
+std::unique_ptr<Pass> createFoldPreprocessPass();
 
 }  // namespace nncc

@@ -13,6 +13,7 @@ bool PassManager::run(Graph &g, Diagnostics &diags, const PassOptions &opts) con
   std::vector<std::pair<const char *, double>> times;
   bool ok = true;
   for (const auto &p : passes_) {
+    if (opts.disabled.count(p->name())) continue;
     auto start = std::chrono::steady_clock::now();
     size_t before = diags.errorCount();
     p->run(g, diags);
@@ -38,6 +39,12 @@ bool PassManager::run(Graph &g, Diagnostics &diags, const PassOptions &opts) con
   return ok;
 }
 
+bool PassManager::has(const std::string &name) const {
+  for (const auto &p : passes_)
+    if (name == p->name()) return true;
+  return false;
+}
+
 PassManager buildInferencePipeline(int optLevel, bool training) {
   PassManager pm;
   if (optLevel >= 1) {
@@ -47,9 +54,11 @@ PassManager buildInferencePipeline(int optLevel, bool training) {
   if (optLevel >= 2) {
     if (!training) {
       pm.add(createFoldBatchNormPass());
+      pm.add(createFoldPreprocessPass());
       pm.add(createFuseResidualAddPass());
     }
     pm.add(createFuseActivationPass());
+    if (!training) pm.add(createAssignLayoutsPass());
   }
   return pm;
 }

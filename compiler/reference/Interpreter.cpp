@@ -114,6 +114,15 @@ bool runReference(const Graph &g, const TensorMap &params, const std::vector<Ten
       args.params[param.role] = &params.at(param.name);
     }
     std::string kernelError;
+    TensorF32 normalized;  // the fused preprocess prologue's result
+    if (op.fused.preprocess) {
+      if (!preprocessTensor(*args.inputs.at(0), op.fused.preprocessMean, op.fused.preprocessStd, normalized,
+                            kernelError)) {
+        error = "layer '" + op.name + "' (fused preprocess): " + kernelError;
+        return false;
+      }
+      args.inputs[0] = &normalized;
+    }
     if (!kernel(args, kernelError)) {
       error = "layer '" + op.name + "' (" + opName(op.kind) + "): " + kernelError;
       return false;

@@ -40,6 +40,11 @@ Kernel kernelFor(OpKind kind);
 // args.out in place: batchnorm, residual add, then the activation, with the
 // same arithmetic as the standalone layers (so -O0 and -O2 agree bit for bit).
 bool applyFusedEpilogue(const KernelArgs &a, std::string &error);
+// y = (x - mean[c]) / std[c] over axis 0 of the per-sample shape, with one
+// value for all channels or one per channel: the preprocess layer, and the
+// prologue fold-preprocess fuses into an op (Op::fused.preprocess).
+bool preprocessTensor(const TensorF32 &in, const std::vector<double> &mean, const std::vector<double> &stdev,
+                      TensorF32 &out, std::string &error);
 // Normalization.cpp: inference-mode batchnorm of `in` into `out` with the
 // running statistics in `args` (shared by the layer and the fused epilogue).
 bool batchNormInference(const KernelArgs &args, const TensorF32 &in, TensorF32 &out, std::string &error);

@@ -66,11 +66,16 @@ bool batchNormInference(const KernelArgs &a, const TensorF32 &in, TensorF32 &out
   return true;
 }
 
-// y = (x - mean[c]) / std[c], with one value for all channels or one per channel.
 bool runPreprocess(const KernelArgs &a, std::string &error) {
   if (!sameShape(a, error)) return false;
-  AxisSplit s = splitAtAxis(a.in(), 0);
-  const std::vector<double> &mean = a.op.attr("mean").floats, &stdev = a.op.attr("std").floats;
+  return preprocessTensor(a.in(), a.op.attr("mean").floats, a.op.attr("std").floats, a.out, error);
+}
+
+bool preprocessTensor(const TensorF32 &in, const std::vector<double> &mean, const std::vector<double> &stdev,
+                      TensorF32 &out, std::string &error) {
+  out.shape = in.shape;
+  out.data.resize(in.data.size());
+  AxisSplit s = splitAtAxis(in, 0);
   for (const auto *v : {&mean, &stdev}) {
     if (v->size() != 1 && static_cast<int64_t>(v->size()) != s.len) {
       error = "preprocess has " + std::to_string(v->size()) + " values for " + std::to_string(s.len) + " channels";
@@ -81,8 +86,8 @@ bool runPreprocess(const KernelArgs &a, std::string &error) {
   for (int64_t o = 0; o < s.outer; ++o)
     for (int64_t c = 0; c < s.len; ++c)
       for (int64_t k = 0; k < s.inner; ++k) {
-        double x = a.in().data[s.at(o, c, k)];
-        a.out.data[s.at(o, c, k)] = static_cast<float>((x - pick(mean, c)) / pick(stdev, c));
+        double x = in.data[s.at(o, c, k)];
+        out.data[s.at(o, c, k)] = static_cast<float>((x - pick(mean, c)) / pick(stdev, c));
       }
   return true;
 }

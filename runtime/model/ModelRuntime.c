@@ -45,6 +45,20 @@ static int64_t fill_dims(halide_dimension_t *dims, int32_t rank, const int64_t *
   return stride;
 }
 
+/* The same for a [C, H, W] tensor stored channels-last ([H, W, C]): Halide's
+ * dims stay (x, y, c), with the strides (C, C*W, 1). */
+static int64_t fill_dims_channels_last(halide_dimension_t *dims, const int64_t *shape) {
+  int64_t c = shape[0], h = shape[1], w = shape[2];
+  memset(dims, 0, 3 * sizeof *dims);
+  dims[0].extent = (int32_t)w;
+  dims[0].stride = (int32_t)c;
+  dims[1].extent = (int32_t)h;
+  dims[1].stride = (int32_t)(c * w);
+  dims[2].extent = (int32_t)c;
+  dims[2].stride = 1;
+  return c * h * w;
+}
+
 static void init_buffer(halide_buffer_t *b, halide_dimension_t *dims, int32_t rank, void *host) {
   memset(b, 0, sizeof *b);
   b->device = 0;
@@ -247,7 +261,8 @@ nncc_instance *nncc_rt_create(const nncc_model_desc *d) {
   for (i = 0; i < d->num_refs; ++i) {
     const nncc_buffer_ref *r = &d->refs[i];
     halide_dimension_t *dims = &m->ref_dims[5 * (size_t)i];
-    int64_t per = fill_dims(dims, r->rank, r->dims);
+    int64_t per = r->channels_last && r->rank == 3 ? fill_dims_channels_last(dims, r->dims)
+                                                   : fill_dims(dims, r->rank, r->dims);
     void *host = NULL;
     if (r->kind == NNCC_REF_PARAM)
       host = m->params + m->param_offset[r->index];
@@ -355,7 +370,9 @@ int nncc_run_program(nncc_instance *m, const nncc_program *p, int32_t num_steps,
       const nncc_buffer_ref *ref = &d->refs[s->first_ref + j];
       m->args[1 + j] = ref->kind == NNCC_REF_SCALAR ? (void *)(m->scalars + ref->offset) : (void *)&m->ref_bufs[s->first_ref + j];
     }
+    m->serial_kernel = s->work >= 0 && s->work * (int64_t)batch < NNCC_PARALLEL_MIN_WORK;
     r = d->kernels[s->kernel](m->args);
+    m->serial_kernel = 0;
     if (r != 0)
       return r;
   }

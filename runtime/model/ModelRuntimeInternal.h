@@ -24,6 +24,9 @@
 
 #define NNCC_MAGIC 0x6e6e6363u /* "nncc": tells an instance from a foreign user_context */
 #define NNCC_MAX_THREADS 1024
+/* Steps with less work (FLOPs, nncc_step.work x batch) run on one thread:
+ * about 10 us on one core, the order of a pool round trip. */
+#define NNCC_PARALLEL_MIN_WORK ((int64_t)1 << 21)
 #define NNCC_MAX_HEADER (100u * 1024u * 1024u)
 #define NNCC_ERR_SIZE 1024
 
@@ -66,6 +69,7 @@ struct nncc_instance {
   halide_dimension_t *ref_dims;     /* 5 per ref */
   void **args;                      /* 1 + the most refs of any step */
   int threads;                      /* requested thread count (>= 1) */
+  int serial_kernel;                /* 1 while a kernel too small to share runs (nncc_step.work) */
   int pool_claimed;                 /* 1 while a parallel loop owns the pool */
   int pool_ready;                   /* pool mutex/conds initialized */
   nncc_pool pool;

@@ -1,7 +1,36 @@
 /* The model runtime's thread pool: one per instance, behind the runtime's
  * own halide_do_par_for, so that NAME_set_threads limits each instance
- * separately (Halide's own pool is process-wide). */
+ * separately (Halide's own pool is process-wide).
+ *
+ * A forward pass is a run of short parallel loops (one per kernel, some of
+ * a few microseconds at batch 1), so waking a sleeping thread per loop (a
+ * futex round trip, 10-50 us) would cost more than the loop. Both sides
+ * therefore spin first: a worker polls for the next job, and the caller for
+ * the workers' end, for NNCC_SPIN_ROUNDS pauses (tens of microseconds) before they
+ * fall back to the condition variables (docs/runtime.md, "Threads"). */
 #include "ModelRuntimeInternal.h"
+
+#ifndef NNCC_SPIN_ROUNDS
+#define NNCC_SPIN_ROUNDS 2048
+#endif
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* Spins while *word == value, at most NNCC_SPIN_ROUNDS rounds. */
+static void spin_while_equal(const unsigned long *word, unsigned long value, const int *shutdown) {
+  int i;
+  for (i = 0; i < NNCC_SPIN_ROUNDS; ++i) {
+    if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != value || __atomic_load_n(shutdown, __ATOMIC_RELAXED))
+      return;
+    cpu_relax();
+  }
+}
 
 
 static void run_tasks(nncc_pool *p) {
@@ -26,6 +55,11 @@ static void *worker_main(void *arg) {
   pthread_mutex_lock(&p->mu);
   seen = p->spawn_generation; /* a job posted before this thread ran is still seen */
   for (;;) {
+    if (p->generation == seen && !p->shutdown) {
+      pthread_mutex_unlock(&p->mu);
+      spin_while_equal(&p->generation, seen, &p->shutdown);
+      pthread_mutex_lock(&p->mu);
+    }
     while (p->generation == seen && !p->shutdown)
       pthread_cond_wait(&p->work_cv, &p->mu);
     if (p->shutdown)
@@ -34,7 +68,7 @@ static void *worker_main(void *arg) {
     pthread_mutex_unlock(&p->mu);
     run_tasks(p);
     pthread_mutex_lock(&p->mu);
-    if (--p->busy == 0)
+    if (__atomic_sub_fetch(&p->busy, 1, __ATOMIC_RELEASE) == 0)
       pthread_cond_signal(&p->done_cv);
   }
   pthread_mutex_unlock(&p->mu);
@@ -47,7 +81,7 @@ void nncc_pool_stop(nncc_instance *m) {
   if (!m->pool_ready)
     return;
   pthread_mutex_lock(&p->mu);
-  p->shutdown = 1;
+  __atomic_store_n(&p->shutdown, 1, __ATOMIC_RELAXED);
   pthread_cond_broadcast(&p->work_cv);
   pthread_mutex_unlock(&p->mu);
   for (i = 0; i < p->num_workers; ++i)
@@ -111,7 +145,7 @@ int halide_do_par_for(void *user_context, halide_task_t task, int min, int size,
   int unclaimed = 0, workers, result;
   if (size <= 0)
     return 0;
-  if (!nncc_is_instance(m) || m->threads <= 1 || size == 1)
+  if (!nncc_is_instance(m) || m->threads <= 1 || size == 1 || m->serial_kernel)
     return run_serial(user_context, task, min, size, closure);
   /* Nested loops (a task calling back in) and concurrent use find the pool
    * claimed and run serially on their own thread. */
@@ -131,11 +165,16 @@ int halide_do_par_for(void *user_context, halide_task_t task, int min, int size,
   p->next = min;
   p->end = min + size;
   p->result = 0;
-  p->busy = p->num_workers;
-  p->generation++;
-  pthread_cond_broadcast(&p->work_cv);
+  __atomic_store_n(&p->busy, p->num_workers, __ATOMIC_RELAXED);
+  __atomic_store_n(&p->generation, p->generation + 1, __ATOMIC_RELEASE); /* spinning workers start */
+  pthread_cond_broadcast(&p->work_cv);                                    /* sleeping ones wake */
   pthread_mutex_unlock(&p->mu);
   run_tasks(p);
+  {
+    int i;
+    for (i = 0; i < NNCC_SPIN_ROUNDS && __atomic_load_n(&p->busy, __ATOMIC_ACQUIRE) > 0; ++i)
+      cpu_relax();
+  }
   pthread_mutex_lock(&p->mu);
   while (p->busy > 0)
     pthread_cond_wait(&p->done_cv, &p->mu);

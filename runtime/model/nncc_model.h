@@ -61,6 +61,7 @@ typedef struct nncc_buffer_ref {
   int32_t batched;   /* 1: a batch dimension follows */
   int64_t dims[4];   /* row-major */
   int32_t is_int;    /* 1: int32 elements (class labels), 0: float32 */
+  int32_t channels_last; /* 1: a [C, H, W] value stored as [H, W, C] (rank 3 only) */
 } nncc_buffer_ref;
 
 /* One call of a program: kernel `kernel` on refs[first_ref .. first_ref +
@@ -70,6 +71,10 @@ typedef struct nncc_step {
   int32_t kernel;
   int32_t first_ref;
   int32_t num_refs;
+  /* The step's work per sample (about its FLOPs), or -1 when unknown: below
+   * NNCC_PARALLEL_MIN_WORK in all, the kernel runs on the calling thread
+   * alone (waking the pool would cost more than it saves). */
+  int64_t work;
 } nncc_step;
 
 typedef struct nncc_program {

@@ -110,7 +110,7 @@ static void test_argument_checks(void) {
     CHECK(nncc_rt_create(&bad) == NULL);
     bad = kVecDesc;
     {
-      static const nncc_step past_refs[] = {{0, 2, 4}}; /* refs 2..5 of 4 */
+      static const nncc_step past_refs[] = {{0, 2, 4, -1}}; /* refs 2..5 of 4 */
       bad.forward.steps = past_refs;
       CHECK(nncc_rt_create(&bad) == NULL);
     }
@@ -306,11 +306,66 @@ static void test_two_threads(void) {
   }
 }
 
+/* A channels-last ref gets the strides (C, C*W, 1) for (x, y, c); a step
+ * whose work x batch is under NNCC_PARALLEL_MIN_WORK runs its parallel loops
+ * on the calling thread alone, whatever set_threads says. */
+static pthread_t g_cl_caller;
+static int g_cl_off_caller, g_cl_layout_ok, g_cl_calls;
+
+static int cl_task(void *uc, int n, uint8_t *closure) {
+  (void)uc, (void)n, (void)closure;
+  if (!pthread_equal(pthread_self(), g_cl_caller))
+    __atomic_add_fetch(&g_cl_off_caller, 1, __ATOMIC_RELAXED);
+  return 0;
+}
+
+static int fake_channels_last(void **args) {
+  void *uc = *(void **)args[0];
+  const halide_buffer_t *x = (const halide_buffer_t *)args[1];
+  int batch = x->dim[3].extent, ok = x->dimensions == 4;
+  ok &= dim_ok(x, 0, 2, 2, "x channels-last (W)");
+  ok &= dim_ok(x, 1, 2, 4, "x channels-last (H)");
+  ok &= dim_ok(x, 2, 2, 1, "x channels-last (C)");
+  ok &= dim_ok(x, 3, batch, 8, "x channels-last (N)");
+  g_cl_layout_ok &= ok;
+  ++g_cl_calls;
+  return halide_do_par_for(uc, cl_task, 0, 64, NULL);
+}
+
+static void test_channels_last_and_small_steps(void) {
+  static const nncc_buffer_ref refs[] = {{NNCC_REF_INPUT, 0, 0, 3, 1, {2, 2, 2, 0}, 0, 1},
+                                         {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 8, 0, 0}, 0, 0},
+                                         {NNCC_REF_PARAM, 1, 0, 1, 0, {2, 0, 0, 0}, 0, 0},
+                                         {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0, 0}};
+  static const nncc_step small_step[] = {{0, 0, 4, 1000}};
+  static const nncc_kernel_fn kernels[] = {fake_channels_last};
+  static const nncc_model_desc base = FAKE_DESC("cl", kImgInputs, kImgParams, kImgInit, 18, kernels, refs);
+  nncc_model_desc d = base;
+  float x[4 * 8] = {0}, out[4 * 2];
+  const float *in[1] = {x};
+  float *outs[1] = {out};
+  nncc_instance *m;
+  d.forward.steps = small_step;
+  m = nncc_rt_create(&d);
+  CHECK(m != NULL);
+  if (!m)
+    return;
+  CHECK(nncc_rt_set_threads(m, 4) == NNCC_OK);
+  g_cl_caller = pthread_self();
+  g_cl_off_caller = 0, g_cl_layout_ok = 1, g_cl_calls = 0;
+  CHECK(nncc_rt_forward(m, 4, in, outs) == NNCC_OK); /* 1000 x 4 flops: serial */
+  CHECK(g_cl_calls == 1);
+  CHECK(g_cl_layout_ok);
+  CHECK(g_cl_off_caller == 0);
+  nncc_rt_destroy(m);
+}
+
 int main(void) {
   test_forward();
   test_argument_checks();
   test_halide_error();
   test_par_for();
   test_two_threads();
+  test_channels_last_and_small_steps();
   return finish("test_runtime");
 }

@@ -22,8 +22,13 @@ const char *driverUsage() {
          "  --target T             Halide target string (default host)\n"
          "  --schedule=S           manual: nncc's schedules (default); auto: Halide's Mullapudi2016\n"
          "                         autoscheduler for the inference kernels, for comparison\n"
+         "  --autotune             time a few schedules of each distinct conv layer on this machine\n"
+         "                         and keep the fastest, cached for later compiles (docs/schedules.md)\n"
+         "  --tune-cache FILE      the autotune cache (default $NNCC_TUNE_CACHE, else\n"
+         "                         ~/.cache/nncc/autotune.json); without --autotune: use its choices\n"
          "  -O0 | -O1 | -O2        optimization level (default -O2): -O0 no passes, -O1 dropout\n"
          "                         removal and dead-value elimination, -O2 also fusion\n"
+         "  --disable-pass NAME    skip pass NAME of the -O pipeline (e.g. assign-layouts); repeatable\n"
          "  --print-after-all      print the IR after each pass to stderr\n"
          "  --time-passes          print the time each pass took\n"
          "  --name NAME            symbol prefix (default: the model's name)\n"
@@ -132,8 +137,20 @@ bool parseDriverOptions(const std::vector<std::string> &args, DriverOptions &o, 
         error = "unknown --schedule '" + o.schedule + "' (expected manual or auto)";
         return false;
       }
+    } else if (a == "--autotune") {
+      o.autotune = true;
+    } else if (a == "--tune-cache") {
+      if (!take(o.tuneCache)) return false;
+      if (o.tuneCache.empty()) {
+        error = "--tune-cache needs a file name";
+        return false;
+      }
     } else if (a == "-O0" || a == "-O1" || a == "-O2") {
       o.optLevel = a[2] - '0';
+    } else if (a == "--disable-pass") {
+      std::string v;
+      if (!take(v)) return false;
+      o.disabledPasses.push_back(v);
     } else if (a == "--print-after-all") {
       o.printAfterAll = true;
     } else if (a == "--time-passes") {

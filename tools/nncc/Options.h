@@ -17,8 +17,11 @@ struct DriverOptions {
   std::optional<int64_t> maxBatch;
   std::string target = "host";
   std::string schedule = "manual";  // --schedule=manual|auto
+  bool autotune = false;            // --autotune
+  std::string tuneCache;            // --tune-cache FILE
   int optLevel = 2;
   bool printAfterAll = false;
+  std::vector<std::string> disabledPasses;  // --disable-pass NAME (repeatable)
   bool timePasses = false;
   std::string name;  // --name
   // --max-memory: the most bytes the parameters plus every activation at

@@ -105,7 +105,16 @@ int run(const std::vector<std::string> &args) {
     po.printAfterAll = opts.printAfterAll;
     po.timePasses = opts.timePasses;
     po.log = &std::cerr;
-    if (!buildInferencePipeline(opts.optLevel, training).run(*g, diags, po)) {
+    PassManager pipeline = buildInferencePipeline(opts.optLevel, training);
+    for (const std::string &name : opts.disabledPasses) {
+      if (!pipeline.has(name)) {
+        std::cerr << "nncc: error: --disable-pass: no pass '" << name << "' in the -O" << opts.optLevel
+                  << (training ? " training" : "") << " pipeline (see --print-after-all for the names)\n";
+        return 1;
+      }
+      po.disabled.insert(name);
+    }
+    if (!pipeline.run(*g, diags, po)) {
       diags.print(std::cerr);
       return 2;  // a pass failed the verifier: an internal error
     }
@@ -140,6 +149,9 @@ int run(const std::vector<std::string> &args) {
     eo.target = opts.target;
     eo.training = !opts.inferenceOnly;
     eo.schedule = opts.schedule;
+    eo.autotune = opts.autotune;
+    eo.tuneCache = opts.tuneCache;
+    eo.log = &std::cerr;
     eo.kind = opts.emit == "obj"   ? OutputKind::Object
               : opts.emit == "lib" ? OutputKind::StaticLibrary
               : opts.emit == "cpp" ? OutputKind::CppSource
@@ -147,7 +159,8 @@ int run(const std::vector<std::string> &args) {
                                    : OutputKind::LLVMIR;
     std::string bytes;
     if (!emitModel(*g, values, eo, bytes, error)) {
-      bool userError = error.rfind("target ", 0) == 0 || error.rfind("unknown target", 0) == 0;
+      bool userError = error.rfind("target ", 0) == 0 || error.rfind("unknown target", 0) == 0 ||
+                       error.rfind("autotune cache ", 0) == 0;
       std::cerr << "nncc: " << (userError ? "error: " : "internal error: ") << error << "\n";
       return userError ? 1 : 2;
     }
