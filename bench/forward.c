@@ -7,36 +7,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define CAT2(a, b) a##b
-#define CAT(a, b) CAT2(a, b)
-#define FN(suffix) CAT(MODEL, suffix)
-#define UPPER_MODEL_IN_SIZE CAT(CAT(CAT(UMODEL, _), IN), _SIZE)
-#define UPPER_MODEL_OUT_SIZE CAT(CAT(CAT(UMODEL, _), OUT), _SIZE)
+#include "bench_driver.h"
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double cpu(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int write_f32(const char *path, const float *v, size_t n) {
-  FILE *f = fopen(path, "wb");
-  int ok = f && fwrite(v, sizeof(float), n, f) == n;
-  if (f && fclose(f) != 0) ok = 0;
-  if (!ok) fprintf(stderr, "cannot write %s\n", path);
-  return ok;
-}
+static int write_f32(const char *path, const float *v, size_t n) { return write_bytes(path, v, sizeof(float), n); }
 
 int main(int argc, char **argv) {
   int batch = argc > 1 ? atoi(argv[1]) : 1, threads = argc > 2 ? atoi(argv[2]) : 1;
