@@ -182,6 +182,14 @@ TEST(FusedUpdate, TrainStepEqualsComputeThenApply) {
       ASSERT_EQ(c.applyGradients(b), 0);
       EXPECT_NEAR(la, lb, 1e-5 * std::max(1.f, std::fabs(lb))) << opt << " step " << s;
     }
+    // The fused path is the one taken: train_step never stores a weight's
+    // gradient (the array stays as created, zeros), only the biases'.
+    const float *grads = c.gradients(a);
+    for (const Param &p : g.params) {
+      const float *end = grads + numElements(p.shape);
+      EXPECT_EQ(std::all_of(grads, end, [](float v) { return v == 0.f; }), p.role == ParamRole::Weight) << p.name;
+      grads = end;
+    }
     TensorMap wa, wb;
     for (auto [m, w] : {std::pair<void *, TensorMap *>{a, &wa}, {b, &wb}}) {
       std::string path = ::testing::TempDir() + "/fused-" + std::to_string(::getpid()) + ".safetensors";
