@@ -78,7 +78,8 @@ std::vector<ScheduleChoice> candidatesFor(const Graph &g, const Op &op, const Lo
   const Shape &in = g.value(op.inputs[0]).shape, &o = g.value(op.output).shape;
   const auto &k = op.intsAttr("kernel");
   if (in.size() != 3 || o.size() != 3 ||
-      !lower::channelsInnermostApplies(m, int(op.intAttr("groups")), int(in[0]), int(o[0]), int(k[0]), int(k[1])))
+      !lower::channelsInnermostApplies(m, int(op.intAttr("groups")), int(in[0]), int(o[0]), int(k[0]), int(k[1]),
+                                       g.value(op.output).layout == Layout::ChannelsLast))
     return out;
   for (const lower::ConvTile &t : lower::convTileCandidates(m, int(o[0]), int(o[2]))) {
     if (int(out.size()) >= count) break;

@@ -192,7 +192,7 @@ bool convKernelsApply(const LowerOptions &opts) {
 Func lowerConvKernel(const ConvProblem &p) {
   const ConvGeom &c = p.geom;
   MachineShape m = machineShape(p.opts);
-  if (channelsInnermostApplies(m, c.groups, c.cin, c.cout, c.kh, c.kw))
+  if (channelsInnermostApplies(m, c.groups, c.cin, c.cout, c.kh, c.kw, p.outLayout == Layout::ChannelsLast))
     return convChannelsInnermost(p, m);
   return convDirect(p, m);
 }
@@ -212,7 +212,8 @@ Func lowerConv2D(const OpArgs &a) {
                   [&a](Func raw, const std::function<void(Func)> &tile) { return scheduledEpilogue(a, raw, tile); },
                   preActivationName(a),
                   [&a](const std::string &s) { return a.name(s); },
-                  a.opts};
+                  a.opts,
+                  a.g.value(a.op.output).layout};
     if (a.hasParam(ParamRole::Bias)) {
       const Halide::ImageParam &b = a.param(ParamRole::Bias);
       p.initial = [b](Expr f) { return b(f); };

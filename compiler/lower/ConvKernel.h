@@ -34,6 +34,7 @@ struct ConvProblem {
   std::string rawName;                                        // the raw result's Func name
   std::function<std::string(const std::string &)> name;      // unique helper Func names
   LowerOptions opts;
+  Layout outLayout = Layout::Planar;  // how the result is stored (Value::layout)
 };
 
 // Whether the scheduled kernels apply (schedule and vectorize on, not the

@@ -63,9 +63,10 @@ std::vector<ConvTile> convTileCandidates(const MachineShape &m, int cout, int wi
   return out;
 }
 
-bool channelsInnermostApplies(const MachineShape &m, int groups, int cin, int cout, int kh, int kw) {
+bool channelsInnermostApplies(const MachineShape &m, int groups, int cin, int cout, int kh, int kw,
+                              bool channelsLastOutput) {
   constexpr int kMinReduction = 64;
-  return groups == 1 && m.lanes > 1 && cout % m.lanes == 0 && cin * kh * kw >= kMinReduction &&
+  return groups == 1 && m.lanes > 1 && cout % m.lanes == 0 && (channelsLastOutput || cin * kh * kw >= kMinReduction) &&
          !scheduleOverrides().forceDirect;
 }
 

@@ -31,9 +31,11 @@ struct ConvTile {
 ConvTile chooseConvTile(const MachineShape &m, int cout, int width, const ScheduleChoice &choice = {});
 // Whether a conv2d takes the channels-innermost kernel (whose tile the above
 // chooses) rather than the direct one: groups = 1, whole vectors of output
-// channels, and a reduction (cin x kh x kw) deep enough that its FMAs
-// outweigh the output's NCHW stores (the first layers, cin = 1 or 3, are not).
-bool channelsInnermostApplies(const MachineShape &m, int groups, int cin, int cout, int kh, int kw);
+// channels, and either a channels-last output (written with whole vectors)
+// or a reduction (cin x kh x kw) deep enough that its FMAs outweigh the
+// planar output's scattered stores (the first layers, cin = 1 or 3, are not).
+bool channelsInnermostApplies(const MachineShape &m, int groups, int cin, int cout, int kh, int kw,
+                              bool channelsLastOutput = false);
 // Every valid tile for the shape, best first by the model above (the first
 // is the heuristic's choice); --autotune times a few of them.
 std::vector<ConvTile> convTileCandidates(const MachineShape &m, int cout, int width);

@@ -5,6 +5,7 @@
 #include "compiler/emit/Emitter.h"
 #include "compiler/ir/ShapeInference.h"
 #include "compiler/passes/Pass.h"
+#include "compiler/weights/WeightBinding.h"
 #include "frontend/ModelParser.h"
 
 #include <gtest/gtest.h>
@@ -81,6 +82,16 @@ inline bool compileModel(const Graph &g, const TensorMap &params, CompiledModel 
 }
 
 // Parses, infers shapes and runs the -O2 passes, as nncc does.
+// The parameters of `g` from its seeded initializers into `params`, and `g`
+// compiled with them into `c` (a fatal test failure otherwise: call it under
+// ASSERT_NO_FATAL_FAILURE).
+inline void compileSeeded(const Graph &g, TensorMap &params, CompiledModel &c) {
+  Diagnostics diags;
+  ASSERT_TRUE(loadWeightsForGraph(g, "", false, params, diags));
+  std::string error;
+  ASSERT_TRUE(compileModel(g, params, c, error)) << error;
+}
+
 inline Graph prepareModel(const std::string &json) {
   Diagnostics diags;
   std::optional<Graph> g = parseModelJson(json, "m.json", "", diags);

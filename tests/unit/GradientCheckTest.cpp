@@ -26,12 +26,9 @@ void checkGradients(const std::string &json, int batch, double rtol = 2e-2, doub
                     const std::set<std::string> &only = {}) {
   Graph g = prepareModel(json);
   ASSERT_TRUE(g.training.has_value());
-  Diagnostics diags;
   TensorMap params;
-  ASSERT_TRUE(loadWeightsForGraph(g, "", false, params, diags));
   CompiledModel c;
-  std::string error;
-  ASSERT_TRUE(compileModel(g, params, c, error)) << error;
+  ASSERT_NO_FATAL_FAILURE(compileSeeded(g, params, c));
   ASSERT_NE(c.computeGradients, nullptr);
 
   std::mt19937 rng(1234);
@@ -78,6 +75,7 @@ void checkGradients(const std::string &json, int batch, double rtol = 2e-2, doub
   // (batch statistics, dropout's mask) in the reference too.
   TrainingMode mode{g.seed, 0};
   double cost = 0;
+  std::string error;
   ASSERT_TRUE(referenceCost(g, params, inputs, targets, cost, error, &mode)) << error;
   EXPECT_NEAR(loss, cost, 1e-4 * std::max(1.0, std::fabs(cost)));
   Graph subset = g;
@@ -265,12 +263,9 @@ TEST(GradientCheck, BatchNormRunningStatistics) {
     "layers": [{"type": "batchnorm", "name": "bn", "momentum": 0.25}, {"type": "flatten", "name": "f"},
                {"type": "dense", "name": "o", "units": 2}],
     "outputs": ["o"], "training": {"loss": {"type": "mse"}, "optimizer": {"type": "sgd"}}})");
-  Diagnostics diags;
   TensorMap params;
-  ASSERT_TRUE(loadWeightsForGraph(g, "", false, params, diags));
   CompiledModel c;
-  std::string error;
-  ASSERT_TRUE(compileModel(g, params, c, error)) << error;
+  ASSERT_NO_FATAL_FAILURE(compileSeeded(g, params, c));
   const int batch = 3;
   std::vector<float> x(batch * 18), t(batch * 2, 0.5f);
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.7 * double(i)) * 2 + double(i % 3);
@@ -282,6 +277,7 @@ TEST(GradientCheck, BatchNormRunningStatistics) {
   std::string path = ::testing::TempDir() + "/bn-" + std::to_string(::getpid()) + ".safetensors";
   ASSERT_EQ(c.saveWeights(m, path.c_str()), 0);
   TensorMap saved;
+  Diagnostics diags;
   ASSERT_TRUE(readSafetensors(path, saved, diags));
   std::remove(path.c_str());
   for (int ch = 0; ch < 2; ++ch) {

@@ -53,12 +53,9 @@ using Rule = std::function<void(State &, const double g[3], int step, std::vecto
 
 void run(const std::string &optimizer, const std::string &schedule, int steps, const Rule &rule) {
   Graph g = prepareModel(model(optimizer, schedule));
-  Diagnostics diags;
   TensorMap params;
-  ASSERT_TRUE(loadWeightsForGraph(g, "", false, params, diags));
   CompiledModel c;
-  std::string error;
-  ASSERT_TRUE(compileModel(g, params, c, error)) << error;
+  ASSERT_NO_FATAL_FAILURE(compileSeeded(g, params, c));
   State s{{params.at("fc.weight").data[0], params.at("fc.weight").data[1], params.at("fc.bias").data[0]}};
   std::vector<double> buf(6, 0.0);
   void *m = c.create();
@@ -74,6 +71,7 @@ void run(const std::string &optimizer, const std::string &schedule, int steps, c
   std::string path = ::testing::TempDir() + "/lin-" + std::to_string(::getpid()) + ".safetensors";
   ASSERT_EQ(c.saveWeights(m, path.c_str()), 0) << c.lastError(m);
   TensorMap saved;
+  Diagnostics diags;
   ASSERT_TRUE(readSafetensors(path, saved, diags));
   std::remove(path.c_str());
   double got[3] = {saved.at("fc.weight").data[0], saved.at("fc.weight").data[1], saved.at("fc.bias").data[0]};

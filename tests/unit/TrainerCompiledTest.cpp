@@ -41,11 +41,8 @@ trainer::Model bind(const CompiledModel &c, int maxBatch, int64_t inputSize, int
 
 void compile(const char *json, CompiledModel &c) {
   Graph g = prepareModel(json);
-  Diagnostics diags;
   TensorMap params;
-  ASSERT_TRUE(loadWeightsForGraph(g, "", false, params, diags));
-  std::string error;
-  ASSERT_TRUE(compileModel(g, params, c, error)) << error;
+  ASSERT_NO_FATAL_FAILURE(compileSeeded(g, params, c));
 }
 
 // Three Gaussian blobs in 2-D; `binary`: class 2 vs the others as a float target.

@@ -163,12 +163,9 @@ TEST(FusedUpdate, TrainStepEqualsComputeThenApply) {
       "outputs": ["logits"],
       "training": {"loss": {"type": "softmax_cross_entropy"}, "regularization": {"l2": 0.001}, "optimizer": )") +
                            opt + "}}");
-    Diagnostics diags;
     TensorMap params;
-    ASSERT_TRUE(loadWeightsForGraph(g, "", false, params, diags));
     CompiledModel c;
-    std::string error;
-    ASSERT_TRUE(compileModel(g, params, c, error)) << error;
+    ASSERT_NO_FATAL_FAILURE(compileSeeded(g, params, c));
     std::mt19937 rng(3);
     std::uniform_real_distribution<float> uni(-1.f, 1.f);
     std::vector<float> x(4 * 3 * 64);
@@ -194,6 +191,7 @@ TEST(FusedUpdate, TrainStepEqualsComputeThenApply) {
     for (auto [m, w] : {std::pair<void *, TensorMap *>{a, &wa}, {b, &wb}}) {
       std::string path = ::testing::TempDir() + "/fused-" + std::to_string(::getpid()) + ".safetensors";
       ASSERT_EQ(c.saveWeights(m, path.c_str()), 0);
+      Diagnostics diags;
       ASSERT_TRUE(readSafetensors(path, *w, diags));
       std::remove(path.c_str());
     }
