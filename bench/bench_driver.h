@@ -5,6 +5,7 @@
 #define NNCC_BENCH_DRIVER_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #define CAT2(a, b) a##b
@@ -28,6 +29,14 @@ static double cpu(void) {
 static int cmp(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
+}
+
+/* Prints "median_ms min_ms reps cpu_per_wall" of `reps` timings (seconds,
+ * sorted here), the line bench.py reads. */
+static void report_times(double *t, int reps, double cpu_per_wall) {
+  qsort(t, (size_t)reps, sizeof(double), cmp);
+  printf("%.4f %.4f %d %.3f\n", (reps % 2 ? t[reps / 2] : (t[reps / 2 - 1] + t[reps / 2]) / 2) * 1e3, t[0] * 1e3,
+         reps, cpu_per_wall);
 }
 
 static int write_bytes(const char *path, const void *v, size_t size, size_t n) {

@@ -85,9 +85,7 @@ int main(int argc, char **argv) {
     t[r] = now() - s;
   }
   double share = (cpu() - c0) / (now() - w0);
-  qsort(t, (size_t)reps, sizeof(double), cmp);
-  printf("%.4f %.4f %d %.3f\n", (reps % 2 ? t[reps / 2] : (t[reps / 2 - 1] + t[reps / 2]) / 2) * 1e3, t[0] * 1e3,
-         reps, share);
+  report_times(t, reps, share);
   FN(_destroy)(m);
   free(t);
   free(x);
