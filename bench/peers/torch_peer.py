@@ -228,6 +228,21 @@ class Net(nn.Module):
                 target.copy_(torch.from_numpy(value))
 
 
+def print_info():
+    """The peer's first line: PyTorch's version and BLAS."""
+    print(json.dumps({"kind": "info", "torch": torch.__version__,
+                      "blas": "openblas" if "openblas" in torch.__config__.show().lower() else "?"}), flush=True)
+
+
+def read_cases(cases, shape):
+    """Each --case BATCH:PREFIX as (batch, prefix, the input PREFIX.x.f32 of shape [batch] + shape)."""
+    for case in cases:
+        batch, prefix = case.split(":", 1)
+        batch = int(batch)
+        x = torch.from_numpy(np.fromfile(prefix + ".x.f32", dtype="<f4").reshape([batch] + shape))
+        yield batch, prefix, x
+
+
 def timed(fn, x, budget_ms, max_reps=200):
     s = time.perf_counter()
     fn(x)
@@ -260,12 +275,8 @@ def main():
     net.load_nncc_weights(read_safetensors(a.weights))
     net.eval()
     shape = model["inputs"][0]["shape"]
-    print(json.dumps({"kind": "info", "torch": torch.__version__,
-                      "blas": "openblas" if "openblas" in torch.__config__.show().lower() else "?"}), flush=True)
-    for case in a.case:
-        batch, prefix = case.split(":", 1)
-        batch = int(batch)
-        x = torch.from_numpy(np.fromfile(prefix + ".x.f32", dtype="<f4").reshape([batch] + shape))
+    print_info()
+    for batch, prefix, x in read_cases(a.case, shape):
         ref = np.fromfile(prefix + ".y.f32", dtype="<f4")
         with torch.inference_mode():
             eager = net(x)

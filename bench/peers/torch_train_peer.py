@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_peer import Net, read_safetensors  # noqa: E402
+from torch_peer import Net, print_info, read_cases, read_safetensors  # noqa: E402
 
 
 def state_of(net):
@@ -90,12 +90,8 @@ def main():
     shape = model["inputs"][0]["shape"]
     crit = loss_fn(model)
     has_dropout = any(l["type"] == "dropout" for l in model["layers"])
-    print(json.dumps({"kind": "info", "torch": torch.__version__,
-                      "blas": "openblas" if "openblas" in torch.__config__.show().lower() else "?"}), flush=True)
-    for case in a.case:
-        batch, prefix = case.split(":", 1)
-        batch = int(batch)
-        x = torch.from_numpy(np.fromfile(prefix + ".x.f32", dtype="<f4").reshape([batch] + shape))
+    print_info()
+    for batch, prefix, x in read_cases(a.case, shape):
         y = torch.from_numpy(np.fromfile(prefix + ".labels.i32", dtype="<i4").astype(np.int64))
         net = Net(model)
         load(net, read_safetensors(prefix + ".safetensors"))

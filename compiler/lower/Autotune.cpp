@@ -101,18 +101,18 @@ int autotuneGraph(const Graph &g, const LowerOptions &opts, TuneCache &cache, co
   const std::string target = opts.target.to_string();
   const int batch = ao.batch > 0 ? ao.batch : static_cast<int>(std::min<int64_t>(g.maxBatch, 32));
   // The distinct tunable kernels not in the cache, with their ops' names.
-  std::vector<std::pair<const Op *, std::vector<ScheduleChoice>>> todo;
+  std::vector<std::pair<const Op *, std::vector<ScheduleChoice>>> pending;
   std::map<std::string, std::vector<std::string>> names;
   for (const Op &op : g.ops) {
     std::string key = kernelKey(g, op);
     if (cache.find(target, key)) continue;
     std::vector<ScheduleChoice> cands = candidatesFor(g, op, opts, ao.candidates);
     if (cands.empty()) continue;
-    if (names[key].empty()) todo.push_back({&op, cands});
+    if (names[key].empty()) pending.push_back({&op, cands});
     names[key].push_back(op.name);
   }
   int done = 0;
-  for (const auto &item : todo) {
+  for (const auto &item : pending) {
     const Op &op = *item.first;
     std::string key = kernelKey(g, op);
     TuneRecord best;
@@ -130,7 +130,7 @@ int autotuneGraph(const Graph &g, const LowerOptions &opts, TuneCache &cache, co
       char line[512];
       std::snprintf(line, sizeof line,
                     "nncc: autotune [%d/%zu] %s%s (batch %d, %zu candidates): %s, %.3f ms (untuned %s: %.3f ms, %.2fx)\n",
-                    done, todo.size(), n.front().c_str(),
+                    done, pending.size(), n.front().c_str(),
                     n.size() > 1 ? (" and " + std::to_string(n.size() - 1) + " more").c_str() : "", batch,
                     item.second.size(), choiceStr(best.choice).c_str(), best.ms, choiceStr(item.second[0]).c_str(),
                     defaultMs, defaultMs / best.ms);
