@@ -67,13 +67,20 @@ struct Op {
   // to `params`), then a residual add (its other operand appended to
   // `inputs`). And a prologue: a preprocess normalization (x - mean[c]) /
   // std[c] of input 0, applied before the op reads it (so a conv's zero
-  // padding stays zero after normalization). Never set by the frontend.
+  // padding stays zero after normalization). And last, after the
+  // activation, a pooling of the result (conv2d): a maxpool2d or avgpool2d
+  // with its own attributes, the op's output value being the pooled one and
+  // `poolInput` the shape of the result it pools. Never set by the frontend.
   struct Epilogue {
     bool batchnorm = false;
     double batchnormEpsilon = 0.0;
     bool residual = false;
     bool preprocess = false;
     std::vector<double> preprocessMean, preprocessStd;  // one value, or one per channel
+    bool pool = false;
+    OpKind poolKind = OpKind::MaxPool2D;
+    AttrMap poolAttrs;
+    Shape poolInput;  // per sample, [C, H, W]
   } fused;
 
   const Attr &attr(const std::string &name) const;

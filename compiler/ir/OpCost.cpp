@@ -15,7 +15,9 @@ int64_t estimateOpWork(const Graph &g, const Op &op) {
       const auto &k = op.intsAttr("kernel");
       const int64_t groups = op.intAttr("groups");
       const int64_t cin = inShape(0).at(0);
-      return 2 * outElems * (cin / (groups > 0 ? groups : 1)) * k.at(0) * k.at(1);
+      // A fused pool (fuse-pool) pools the convolution's result, which is the larger.
+      const int64_t convElems = op.fused.pool ? numElements(op.fused.poolInput) : outElems;
+      return 2 * convElems * (cin / (groups > 0 ? groups : 1)) * k.at(0) * k.at(1);
     }
     case OpKind::MaxPool2D:
     case OpKind::AvgPool2D: {

@@ -1,6 +1,8 @@
 // The IR printer.
 #include "compiler/ir/Printer.h"
 
+#include "compiler/ir/FusedPool.h"
+
 #include <ostream>
 #include <sstream>
 
@@ -62,6 +64,7 @@ void printGraph(const Graph &g, std::ostream &os) {
          << ", std=" << Attr::makeFloatList(op.fused.preprocessStd).str() << ")";
     if (op.fused.batchnorm) os << " +batchnorm(epsilon=" << Attr::makeFloat(op.fused.batchnormEpsilon).str() << ")";
     if (op.fused.residual) os << " +residual(%" << g.value(op.inputs.back()).name << ")";
+    os << fusedPoolStr(op);
     if (!op.params.empty()) {
       os << " [";
       for (size_t k = 0; k < op.params.size(); ++k) os << (k ? ", " : "") << "@" << g.params[static_cast<size_t>(op.params[k])].name;

@@ -101,15 +101,19 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
     std::vector<Var> v = out.args();
     Var ox = v[0], oy = v[1], of = v[2], on = v[3];
     Var fo("fo"), fi("fi"), xo("xo"), xi("xi"), rows("rows"), task("task");
-    out.compute_root()
-        .split(of, fo, fi, block, TailStrategy::RoundUp)  // block divides cout
+    if (p.at) out.compute_at(*p.at);
+    else out.compute_root();
+    out.split(of, fo, fi, block, TailStrategy::RoundUp)  // block divides cout
         .split(ox, xo, xi, t.cols, TailStrategy::ShiftInwards)
         .reorder(fi, xi, xo, oy, on, fo)
         .vectorize(fi, lanes)
         .unroll(fi)
-        .unroll(xi)
-        .fuse(on, fo, task)
-        .parallel(task);
+        .unroll(xi);
+    if (!p.at) {
+      out.fuse(on, fo, task).parallel(task);
+    } else {
+      out.reorder_storage(of, ox, oy, on);  // a few rows of whole channel vectors, read by the consumer
+    }
     acc.compute_at(out, xo)
         .bound_extent(f, t.vectors * lanes)
         .bound_extent(x, t.cols)
@@ -121,6 +125,7 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
         .unroll(f)
         .unroll(x);
     acc.update().reorder(f, x, r.x, r.y, r.z, y, n).vectorize(f, lanes).unroll(f).unroll(x);
+    unrollReduction(acc.update(), r.x, c.cin);
   });
 }
 
@@ -189,6 +194,13 @@ bool convKernelsApply(const LowerOptions &opts) {
   return opts.schedule && opts.vectorize && !scheduleOverrides().baseline;
 }
 
+int convChannelBlock(const ConvProblem &p) {
+  const ConvGeom &c = p.geom;
+  MachineShape m = machineShape(p.opts);
+  if (!channelsInnermostApplies(m, c.groups, c.cin, c.cout, c.kh, c.kw, p.outLayout == Layout::ChannelsLast)) return 0;
+  return chooseConvTile(m, c.cout, int(p.outShape[2]), p.opts.choice).vectors * m.lanes;
+}
+
 Func lowerConvKernel(const ConvProblem &p) {
   const ConvGeom &c = p.geom;
   MachineShape m = machineShape(p.opts);
@@ -201,6 +213,11 @@ Func lowerConvKernel(const ConvProblem &p) {
 //   w(kx, ky, ci, f) * in(x*sw - pl + kx*dw, y*sh - pt + ky*dh, group(f)*Cg + ci, n),
 // the input being zero outside.
 Func lowerConv2D(const OpArgs &a) {
+  if (a.op.fused.pool) return lowerPooledConv2D(a);  // Pool.cpp
+  return lowerConv2DResult(a, nullptr).f;
+}
+
+ConvResult lowerConv2DResult(const OpArgs &a, const Halide::LoopLevel *at) {
   ConvGeom c = geomOf(a);
   if (convKernelsApply(a.opts)) {
     const Halide::ImageParam &w = a.param(ParamRole::Weight);  // (kx, ky, ci, f)
@@ -218,7 +235,11 @@ Func lowerConv2D(const OpArgs &a) {
       const Halide::ImageParam &b = a.param(ParamRole::Bias);
       p.initial = [b](Expr f) { return b(f); };
     }
-    return lowerConvKernel(p);
+    const Attr &act = a.op.attr("activation");
+    bool softmax = act.hasActivation && (act.act.kind == OpKind::Softmax || act.act.kind == OpKind::LogSoftmax);
+    int block = at && !softmax ? convChannelBlock(p) : 0;
+    if (block) p.at = *at;
+    return {lowerConvKernel(p), block};
   }
   Dims d = dimsOf(a.outShape);
   Halide::Var x = d.vars[0], y = d.vars[1], f = d.vars[2], n = d.vars[3];
@@ -231,7 +252,7 @@ Func lowerConv2D(const OpArgs &a) {
   acc(x, y, f, n) = initialValue(a, f);
   acc(x, y, f, n) += w(r.x, r.y, r.z, f) * padded(ix, iy, channel, n);
   scheduleConv(acc, d, r, a.opts);
-  return applyFusedActivation(a, acc);
+  return {applyFusedActivation(a, acc), 0};
 }
 
 // Input pixel (iy, ix) of channel ci reaches output (iy*sh - pt + ky*dh,

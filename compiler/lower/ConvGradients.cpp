@@ -126,6 +126,7 @@ Func conv2dWeightGradientGemm(const GradArgs &a, const ConvShape &c, const LValu
   } else {
     acc.update().reorder(f, cg, r.x, r.y, r.z, kx, ky).vectorize(f).unroll(cg);
   }
+  unrollReduction(acc.update(), r.x, c.ow);
   return dw;
 }
 

@@ -8,6 +8,7 @@
 #include "compiler/lower/ConvSchedule.h"
 
 #include <functional>
+#include <optional>
 
 namespace nncc {
 namespace lower {
@@ -35,6 +36,12 @@ struct ConvProblem {
   std::function<std::string(const std::string &)> name;      // unique helper Func names
   LowerOptions opts;
   Layout outLayout = Layout::Planar;  // how the result is stored (Value::layout)
+  // Where the channels-innermost kernel's tile computes the result: the root
+  // (its own parallel loop over channel blocks and samples), or a fused
+  // consumer's loop (a pool's rows, lowerPooledConv2D), which then owns the
+  // parallelism and must ask for whole blocks of convChannelBlock channels.
+  // (Empty: the root. A LoopLevel cannot be inspected before it is locked.)
+  std::optional<Halide::LoopLevel> at = std::nullopt;
 };
 
 // Whether the scheduled kernels apply (schedule and vectorize on, not the
@@ -44,6 +51,20 @@ bool convKernelsApply(const LowerOptions &opts);
 // groups = 1, cout is whole vectors and the reduction is deep enough, else
 // the direct (NCHW) tile. Requires convKernelsApply(p.opts).
 Halide::Func lowerConvKernel(const ConvProblem &p);
+// The block of output channels of the channels-innermost kernel's tile, or 0
+// when the problem takes the direct kernel.
+int convChannelBlock(const ConvProblem &p);
+
+// conv2d's result (bias and fused epilogue, no fused pool) for an op whose
+// OpArgs::outShape is the convolution's own. With `at` (a fused pool's row
+// loop), a channels-innermost kernel is computed there and its block of
+// channels is returned; otherwise (at null, or the direct or generic kernel
+// or a softmax epilogue, which compute the result at the root) 0.
+struct ConvResult {
+  Halide::Func f;
+  int block = 0;
+};
+ConvResult lowerConv2DResult(const OpArgs &a, const Halide::LoopLevel *at);
 
 }  // namespace lower
 }  // namespace nncc

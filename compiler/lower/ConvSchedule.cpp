@@ -15,6 +15,15 @@ MachineShape machineShape(const LowerOptions &opts) {
   return m;
 }
 
+void unrollReduction(Halide::Stage s, const Halide::RVar &r, int extent) {
+  int u = extent <= 8 ? extent : 1;
+  for (int f : {8, 4, 2})
+    if (u == 1 && extent % f == 0) u = f;
+  if (u <= 1) return;
+  Halide::RVar ro(r.name() + "_o"), ri(r.name() + "_i");
+  s.split(r, ro, ri, u).unroll(ri);
+}
+
 ScheduleOverrides &scheduleOverrides() {
   static ScheduleOverrides o;
   return o;

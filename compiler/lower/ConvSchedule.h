@@ -29,6 +29,13 @@ struct ConvTile {
 // fewest wasted columns (the last tile is shifted inwards) and the fewest loads
 // per FMA, with room left for the weights and the broadcast input.
 ConvTile chooseConvTile(const MachineShape &m, int cout, int width, const ScheduleChoice &choice = {});
+// The register tile's innermost reduction loop (one step: a few loads and a
+// block of FMAs), unrolled by the largest of 8, 4, 2 that divides `extent`
+// (all of it up to 8): the loop's own counter, compare and branch otherwise
+// cost a 3x3 conv's tile about a sixth of its FMA rate (docs/schedules.md).
+// `r` must be placed (reorder) before the call; its two halves take its place.
+void unrollReduction(Halide::Stage s, const Halide::RVar &r, int extent);
+
 // Whether a conv2d takes the channels-innermost kernel (whose tile the above
 // chooses) rather than the direct one: groups = 1, whole vectors of output
 // channels, and either a channels-last output (written with whole vectors)

@@ -93,6 +93,8 @@ void GemmTileFunc::computeAt(const Halide::Func &consumer, Order order) const {
   }
   acc.unroll(v_).unroll(c_);
   acc.update().unroll(v_).unroll(c_);
+  if (const int64_t *k = Halide::Internal::as_const_int(k_.x.extent()))  // static (not the batch)
+    unrollReduction(acc.update(), k_.x, int(*k));
 }
 
 namespace {

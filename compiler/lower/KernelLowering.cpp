@@ -2,6 +2,7 @@
 // with the op's inputs and parameters as arguments and its value as the one
 // output. A compiled model calls one kernel per op on buffers of its memory
 // plan (compiler/passes/MemoryPlan.h); identical ops share one kernel.
+#include "compiler/ir/FusedPool.h"
 #include "compiler/lower/LowerOps.h"
 
 #include <sstream>
@@ -71,6 +72,7 @@ std::string kernelKey(const Graph &g, const Op &op) {
   if (op.fused.preprocess)
     os << " +preprocess(" << Attr::makeFloatList(op.fused.preprocessMean).str() << ", "
        << Attr::makeFloatList(op.fused.preprocessStd).str() << ")";
+  os << fusedPoolStr(op);
   for (int in : op.inputs) os << " in" << shapeStr(g.value(in).shape) << layoutTag(in);
   for (int p : op.params) {
     const Param &prm = g.params[static_cast<size_t>(p)];

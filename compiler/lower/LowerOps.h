@@ -84,6 +84,8 @@ LowerFn lowererFor(OpKind kind);
 Halide::Func lowerDense(const OpArgs &a);
 // Conv.cpp
 Halide::Func lowerConv2D(const OpArgs &a);
+// conv2d with a fused pool (Op::fused.pool): the pool of its result (Pool.cpp).
+Halide::Func lowerPooledConv2D(const OpArgs &a);
 Halide::Func lowerConv2DTranspose(const OpArgs &a);
 // Pool.cpp
 Halide::Func lowerMaxPool2D(const OpArgs &a);

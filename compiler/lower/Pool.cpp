@@ -2,8 +2,10 @@
 // -inf, so padding never wins; a NaN in the window wins), avgpool2d (zero
 // padding; the divisor counts the padding with count_include_pad, but never a
 // ceil_mode overhang beyond it; without it, only the in-bounds elements), and
-// the global pools over H x W.
-#include "compiler/lower/LowerOps.h"
+// the global pools over H x W. And conv2d with a fused pool (fuse-pool): the
+// pool of the convolution's rows as the convolution computes them.
+#include "compiler/ir/FusedPool.h"
+#include "compiler/lower/ConvKernel.h"
 
 #include <limits>
 
@@ -49,6 +51,9 @@ const LValue &imageInput(const OpArgs &a) {
     throw LoweringError(a.op.name + ": a global pool needs an image, got " + shapeStr(a.in().shape));
   return a.in();
 }
+
+Func lowerRowPool(const OpArgs &a, Func conv, int block);
+bool poolTilesInput(const PoolGeom &p);
 
 }  // namespace
 
@@ -112,6 +117,63 @@ Func lowerGlobalMaxPool2D(const OpArgs &a) {
   out(c, n) = f32(-std::numeric_limits<float>::infinity());
   out(c, n) = maxNaN(out(c, n), in.f(r.x, r.y, c, n));
   scheduleGlobalPool(out, d, r, a.opts);
+  return out;
+}
+
+namespace {
+
+// A fused pool whose windows tile the convolution's result (stride = size,
+// no padding, every window inside): its rows can be pooled as soon as the
+// convolution has computed them. The pool is then a pure Func over the taps,
+// folded in the order of the reductions above (the same floats).
+Func lowerRowPool(const OpArgs &a, Func conv, int block) {
+  PoolGeom p(a);
+  Dims d = a.outDims();
+  Halide::Var x = d.vars[0], y = d.vars[1], c = d.vars[2], n = d.vars[3];
+  Expr acc;
+  for (int j = 0; j < p.kh; ++j)
+    for (int i = 0; i < p.kw; ++i) {
+      Expr v = conv(x * p.sw + i, y * p.sh + j, c, n);
+      acc = !acc.defined() ? (a.op.kind == OpKind::MaxPool2D ? maxNaN(f32(-std::numeric_limits<float>::infinity()), v) : v)
+                           : (a.op.kind == OpKind::MaxPool2D ? maxNaN(acc, v) : acc + v);
+    }
+  if (a.op.kind == OpKind::AvgPool2D) acc = acc / f32(double(p.kh) * double(p.kw));
+  Func out(a.name());
+  out(x, y, c, n) = acc;
+  // Tasks of (channel block, sample), each pooling its rows one at a time:
+  // the convolution computes the rows of one pooled row, in registers and a
+  // few KB of whole channel vectors, then the pool reads them.
+  Halide::Var co("co"), ci("ci"), task("task");
+  const int lanes = a.opts.target.natural_vector_size(Halide::Float(32));
+  out.compute_root().split(c, co, ci, block).reorder(ci, x, y, co, n).vectorize(ci, std::min(lanes, block));
+  out.fuse(co, n, task).parallel(task);
+  return out;
+}
+
+bool poolTilesInput(const PoolGeom &p) {
+  return p.kh == p.sh && p.kw == p.sw && p.pt == 0 && p.pl == 0 && p.pb == 0 && p.pr == 0;
+}
+
+}  // namespace
+
+Func lowerPooledConv2D(const OpArgs &a) {
+  OpArgs conv = a;
+  conv.outShape = a.op.fused.poolInput;
+  Op poolOp = fusedPoolOp(a.op);
+  // The pool's geometry, to see whether its windows tile the result.
+  LValue probe{Func(), conv.outShape};
+  OpArgs pa{a.g, poolOp, a.opts, a.namer, {&probe}, {}, a.outShape};
+  PoolGeom geom(pa);
+  const bool rows = a.opts.schedule && a.opts.vectorize && poolTilesInput(geom) &&
+                    (int64_t(a.outShape[1]) - 1) * geom.sh + geom.kh <= geom.h &&
+                    (int64_t(a.outShape[2]) - 1) * geom.sw + geom.kw <= geom.w;
+  Halide::LoopLevel at;  // the pool's row loop, set once the pool exists
+  ConvResult r = lowerConv2DResult(conv, rows ? &at : nullptr);
+  LValue in{r.f, conv.outShape};
+  pa.inputs = {&in};
+  if (!r.block) return lowererFor(poolOp.kind)(pa);  // the result whole, then the pool's own kernel
+  Func out = lowerRowPool(pa, r.f, r.block);
+  at.set(Halide::LoopLevel(out, out.args()[1]));
   return out;
 }
 

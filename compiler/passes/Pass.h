@@ -60,5 +60,6 @@ std::unique_ptr<Pass> createFoldBatchNormPass();
 std::unique_ptr<Pass> createFuseResidualAddPass();
 std::unique_ptr<Pass> createAssignLayoutsPass();
 std::unique_ptr<Pass> createFoldPreprocessPass();
+std::unique_ptr<Pass> createFusePoolPass();
 
 }  // namespace nncc

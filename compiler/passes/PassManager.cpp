@@ -58,7 +58,10 @@ PassManager buildInferencePipeline(int optLevel, bool training) {
       pm.add(createFuseResidualAddPass());
     }
     pm.add(createFuseActivationPass());
-    if (!training) pm.add(createAssignLayoutsPass());
+    if (!training) {
+      pm.add(createFusePoolPass());
+      pm.add(createAssignLayoutsPass());
+    }
   }
   return pm;
 }

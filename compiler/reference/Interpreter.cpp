@@ -2,6 +2,7 @@
 // parameters, then runs the ops in order, each through the kernel table
 // (Kernels.h), keeping every value as a float tensor [N, ...].
 #include "compiler/reference/Interpreter.h"
+#include "compiler/ir/FusedPool.h"
 #include "compiler/ir/Verifier.h"
 #include "compiler/reference/Kernels.h"
 
@@ -107,7 +108,12 @@ bool runReference(const Graph &g, const TensorMap &params, const std::vector<Ten
     TensorF32 &out = values[static_cast<size_t>(op.output)];
     out.shape = batched(batch, g.value(op.output).shape);
     out.data.assign(static_cast<size_t>(numElements(out.shape)), 0.0f);
-    KernelArgs args{op, batch, {}, {}, out, training};
+    TensorF32 unpooled;  // with a fused pool, the op's own result, which the pool reads
+    if (op.fused.pool) {
+      unpooled.shape = batched(batch, op.fused.poolInput);
+      unpooled.data.assign(static_cast<size_t>(numElements(unpooled.shape)), 0.0f);
+    }
+    KernelArgs args{op, batch, {}, {}, op.fused.pool ? unpooled : out, training};
     for (int in : op.inputs) args.inputs.push_back(&values[static_cast<size_t>(in)]);
     for (int p : op.params) {
       const Param &param = g.params[static_cast<size_t>(p)];
@@ -126,6 +132,14 @@ bool runReference(const Graph &g, const TensorMap &params, const std::vector<Ten
     if (!kernel(args, kernelError)) {
       error = "layer '" + op.name + "' (" + opName(op.kind) + "): " + kernelError;
       return false;
+    }
+    if (op.fused.pool) {
+      Op pool = fusedPoolOp(op);
+      KernelArgs poolArgs{pool, batch, {&unpooled}, {}, out, training};
+      if (!kernelFor(pool.kind)(poolArgs, kernelError)) {
+        error = "layer '" + op.name + "' (fused " + opName(pool.kind) + "): " + kernelError;
+        return false;
+      }
     }
   }
 
