@@ -3,7 +3,9 @@
 // a weight tap is read, the geometry and what runs on the result. conv2d's
 // forward pass (Conv.cpp) and its data gradient (ConvGradients.cpp: the
 // forward convolution of the output gradient with the weights flipped in
-// (kx, ky) and the channels transposed) are both instances.
+// (kx, ky) and the channels transposed) are both instances. Also the one
+// definition of the channels-innermost kernel's packed weight layout
+// (ConvWeightPacking), which a compiled model may keep prepacked.
 #pragma once
 #include "compiler/lower/ConvSchedule.h"
 

@@ -2,6 +2,9 @@
 // with the op's inputs and parameters as arguments and its value as the one
 // output. A compiled model calls one kernel per op on buffers of its memory
 // plan (compiler/passes/MemoryPlan.h); identical ops share one kernel.
+// With LowerOptions::prepackConvWeights a channels-innermost conv2d takes
+// its weight prepacked, and its pack kernel (weight -> packed weight) is
+// lowered here too.
 #include "compiler/lower/ConvKernel.h"
 
 #include <sstream>
