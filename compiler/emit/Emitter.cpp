@@ -258,7 +258,9 @@ class GlueBuilder {
         program(desc_.update, "nncc.update_steps"),
         program(desc_.trainStep, "nncc.train_step_steps"),
         llvm::ConstantInt::get(i64, desc_.seed),
-        stateNames(),
+        stateNames(field(40)),
+        llvm::ConstantInt::get(i64, desc_.packedFloats),
+        program(desc_.prepack, "nncc.prepack_steps"),
     };
     if (descTy->getNumElements() != f.size())
       throw EmitFailure("nncc_model_desc has " + std::to_string(descTy->getNumElements()) + " fields, expected " +
@@ -267,10 +269,9 @@ class GlueBuilder {
                                     llvm::ConstantStruct::get(descTy, f), g_.name + ".desc");
   }
 
-  // The optimizer state's names: a private array of string pointers.
-  llvm::Constant *stateNames() {
-    auto *descTy = runtimeType("struct.nncc_model_desc");
-    llvm::Type *fieldTy = descTy->getElementType(descTy->getNumElements() - 1);
+  // The optimizer state's names: a private array of string pointers, as the
+  // field's type `fieldTy`.
+  llvm::Constant *stateNames(llvm::Type *fieldTy) {
     llvm::Type *strTy = llvm::cast<llvm::PointerType>(fieldTy)->getPointerElementType();
     std::vector<llvm::Constant *> names;
     for (const std::string &n : desc_.stateNames) names.push_back(llvm::ConstantExpr::getPointerCast(string(n), strTy));
@@ -366,6 +367,7 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
     target = target.with_feature(Halide::Target::UserContext);
     LowerOptions lo;
     lo.target = target;
+    lo.prepackConvWeights = true;  // (the autotuner times the kernels so too)
     if (opts.autotune || !opts.tuneCache.empty()) {
       std::string path = opts.tuneCache.empty() ? defaultTuneCachePath() : opts.tuneCache, err;
       TuneCache cache;
@@ -378,8 +380,19 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
       }
       lo.choices = cache.choicesFor(lo.target.to_string());
     }
+    // The op kernels' options: --schedule=auto leaves them unscheduled for
+    // the autoscheduler (and then no weight is prepacked).
+    LowerOptions opOpts = lo;
+    if (opts.schedule == "auto") opOpts.schedule = false;
     std::vector<std::string> opKeys;
-    for (const Op &op : g.ops) opKeys.push_back(kernelKey(g, op));
+    std::vector<PackedWeightDesc> packed;
+    for (const Op &op : g.ops) {
+      std::optional<Shape> shape = packedWeightShape(g, op, opOpts);
+      // A prepacked forward kernel takes another argument than the same op's
+      // unpacked kernel: another key.
+      opKeys.push_back(kernelKey(g, op) + (shape ? " weight-prepacked" + shapeStr(*shape) : ""));
+      packed.push_back(shape ? PackedWeightDesc{*shape, convWeightPackKernelKey(g, op, opOpts)} : PackedWeightDesc{});
+    }
     // Training: the backward program, its memory plan and kernel keys.
     BackwardProgram bp;
     TrainingMemoryPlan trainPlan;
@@ -398,7 +411,7 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
       for (const Op &op : g.ops) ti.trainForwardKeys.push_back(trainsDifferently(op) ? trainForwardKernelKey(g, op) : "");
       for (const TrainStep &s : bp.steps) ti.fusedKeys.push_back(fusesUpdate(g, s) ? fusedUpdateKernelKey(g, bp, s) : "");
     }
-    ModelDescription desc = describeModel(g, planMemory(g), opKeys, training ? &ti : nullptr);
+    ModelDescription desc = describeModel(g, planMemory(g), opKeys, packed, training ? &ti : nullptr);
     // One kernel per distinct key, compiled without the Halide runtime and
     // linked into one Halide module; the runtime comes once, below.
     std::vector<Halide::Module> modules;
@@ -408,15 +421,10 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
       LoweredKernel lk;
       switch (src.kind) {
         case KernelSource::Op:
-          if (opts.schedule == "auto") {
-            LowerOptions unscheduled = lo;
-            unscheduled.schedule = false;
-            lk = lowerOpKernel(g, g.ops[static_cast<size_t>(src.index)], unscheduled);
-            autoSchedule(lk, target);
-          } else {
-            lk = lowerOpKernel(g, g.ops[static_cast<size_t>(src.index)], lo);
-          }
+          lk = lowerOpKernel(g, g.ops[static_cast<size_t>(src.index)], opOpts);
+          if (opts.schedule == "auto") autoSchedule(lk, target);
           break;
+        case KernelSource::Prepack: lk = lowerConvWeightPackKernel(g, g.ops[static_cast<size_t>(src.index)], opOpts); break;
         case KernelSource::TrainForward: lk = lowerTrainForwardKernel(g, g.ops[static_cast<size_t>(src.index)], lo); break;
         case KernelSource::Train: lk = lowerTrainKernel(g, bp, bp.steps[static_cast<size_t>(src.index)], lo); break;
         case KernelSource::Update: lk = lowerUpdateKernel(g, src.numel, lo); break;

@@ -1,6 +1,8 @@
 // The model description (see ModelDescription.h): kernels deduplicated by
-// key; the forward program, one step per op on the refs of its inputs, its
-// parameters and its output, and the output copies of the memory plan; with
+// key; the prepack program (each prepacked conv weight packed into the packed
+// area); the forward program, one step per op on the refs of its inputs, its
+// parameters (a prepacked weight: its packed slice) and its output, and the
+// output copies of the memory plan; with
 // training, the train program (the forward ops on the training arena, the
 // losses and regularization costs, the backward steps), the update
 // program (one in-place optimizer call per trainable parameter) and the
@@ -47,11 +49,48 @@ class Describer {
   void params(const Op &op) {
     for (int p : op.params) ref(RefDesc::Param, p, 0, g_.params[static_cast<size_t>(p)].shape, false);
   }
+  // The parameters of op `i`'s forward kernel: its weight prepacked, when
+  // it is, the others raw.
+  void forwardParams(size_t i) {
+    const Op &op = g_.ops[i];
+    for (int p : op.params) {
+      const Param &prm = g_.params[static_cast<size_t>(p)];
+      if (prm.role == ParamRole::Weight && i < packedOffset_.size() && packedOffset_[i] >= 0)
+        ref(RefDesc::Packed, 0, packedOffset_[i], packedShape_[i], false);
+      else
+        ref(RefDesc::Param, p, 0, prm.shape, false);
+    }
+  }
+  // The prepack program: each prepacked op's weight packed into its slice
+  // of the packed area.
+  void prepack(const std::vector<PackedWeightDesc> &packed) {
+    packedOffset_.assign(g_.ops.size(), -1);
+    packedShape_.assign(g_.ops.size(), Shape{});
+    for (size_t i = 0; i < packed.size() && i < g_.ops.size(); ++i) {
+      if (packed[i].packKey.empty()) continue;
+      const Op &op = g_.ops[i];
+      int weight = -1;
+      for (int p : op.params)
+        if (g_.params[static_cast<size_t>(p)].role == ParamRole::Weight) weight = p;
+      if (weight < 0) throw std::logic_error(op.name + ": a prepacked weight needs a weight parameter");
+      packedOffset_[i] = d_.packedFloats;
+      packedShape_[i] = packed[i].shape;
+      int k = kernel(packed[i].packKey, {KernelSource::Prepack, static_cast<int>(i), 0});
+      size_t first = mark();
+      ref(RefDesc::Param, weight, 0, g_.params[static_cast<size_t>(weight)].shape, false);
+      ref(RefDesc::Packed, 0, d_.packedFloats, packed[i].shape, false);
+      step(d_.prepack, k, first);
+      // Each slice 128-byte aligned, as the arena's values.
+      d_.packedFloats += (numElements(packed[i].shape) + 31) / 32 * 32;
+    }
+  }
 
  private:
   const Graph &g_;
   ModelDescription &d_;
   std::map<std::string, int> byKey_;
+  std::vector<int64_t> packedOffset_;  // per op: its packed weight's offset, -1 when not prepacked
+  std::vector<Shape> packedShape_;
 };
 
 int scheduleCode(const std::string &s) {
@@ -113,7 +152,7 @@ void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, Mod
     const Op &op = g.ops[i];
     size_t first = ds.mark();
     for (int in : op.inputs) valueRef(in);
-    ds.params(op);
+    ds.forwardParams(i);
     valueRef(op.output);
     ds.step(d.evaluate, d.forward[i].kernel, first);
     if (t.trainForwardKeys[i].empty()) {
@@ -250,10 +289,11 @@ void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, Mod
 }  // namespace
 
 ModelDescription describeModel(const Graph &g, const MemoryPlan &plan, const std::vector<std::string> &opKeys,
-                               const TrainingInput *training) {
+                               const std::vector<PackedWeightDesc> &packed, const TrainingInput *training) {
   ModelDescription d;
   Describer ds(g, d);
   d.arenaFloats = plan.arenaFloats;
+  ds.prepack(packed);
   auto valueRef = [&](int v) {
     const ValueSlot &s = plan.slots[static_cast<size_t>(v)];
     RefDesc::Kind kind = RefDesc::Arena;
@@ -270,7 +310,7 @@ ModelDescription describeModel(const Graph &g, const MemoryPlan &plan, const std
     int k = ds.kernel(opKeys.at(i), {KernelSource::Op, static_cast<int>(i), 0});
     size_t first = ds.mark();
     for (int in : op.inputs) valueRef(in);
-    ds.params(op);
+    ds.forwardParams(i);
     valueRef(op.output);
     ds.step(d.forward, k, first, estimateOpWork(g, op));
   }

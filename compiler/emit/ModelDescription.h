@@ -16,7 +16,7 @@ namespace nncc {
 
 // Mirrors nncc_buffer_ref (the NNCC_REF_* kinds).
 struct RefDesc {
-  enum Kind { Input = 0, Output = 1, Param = 2, Arena = 3, Target = 4, Grad = 5, State = 6, Scalars = 7, Scalar = 8 };
+  enum Kind { Input = 0, Output = 1, Param = 2, Arena = 3, Target = 4, Grad = 5, State = 6, Scalars = 7, Scalar = 8, Packed = 9 };
   Kind kind = Arena;
   int index = 0;
   int64_t offset = 0;
@@ -36,11 +36,12 @@ struct StepDesc {
 
 // What a kernel computes, for the emitter to lower it: a forward op, a step
 // of the backward program, the optimizer update of `numel` floats, or a
-// weight-gradient step with the update fused in (train_step).
+// weight-gradient step with the update fused in (train_step), or the packing
+// of an op's weight for its prepacked forward kernel.
 struct KernelSource {
-  enum Kind { Op, Train, Update, TrainForward, FusedUpdate };
+  enum Kind { Op, Train, Update, TrainForward, FusedUpdate, Prepack };
   Kind kind = Op;
-  int index = 0;      // Op, TrainForward: op index; Train, FusedUpdate: index into BackwardProgram::steps
+  int index = 0;      // Op, TrainForward, Prepack: op index; Train, FusedUpdate: index into BackwardProgram::steps
   int64_t numel = 0;  // Update
 };
 
@@ -57,6 +58,11 @@ struct ModelDescription {
   std::vector<RefDesc> refs;
   std::vector<StepDesc> forward;        // one step per op, then the output copies
   int64_t arenaFloats = 0;
+  // The prepacked weights: one pack kernel call per prepacked op, from its
+  // weight into its slice of the packed area (packedFloats floats); run
+  // before the programs whenever the weights changed.
+  std::vector<StepDesc> prepack;
+  int64_t packedFloats = 0;
 
   // Training (hasTraining), see nncc_model.h.
   bool hasTraining = false;
@@ -100,10 +106,19 @@ struct TrainingInput {
   std::vector<std::string> stateNames;
 };
 
+// An op whose forward kernel takes its weight prepacked: the packed weight's
+// row-major shape and the pack kernel's key; an empty key: not prepacked.
+struct PackedWeightDesc {
+  Shape shape;
+  std::string packKey;
+};
+
 // Describes `g` with its memory plan; `opKeys` holds each op's kernel key
-// (kernels with equal keys are compiled once). With `training`, also the
-// training programs.
+// (kernels with equal keys are compiled once), `packed` (empty, or one per
+// op) its prepacked weight. With `training`, also the training programs,
+// whose forward steps read the same packed weights.
 ModelDescription describeModel(const Graph &g, const MemoryPlan &plan, const std::vector<std::string> &opKeys,
+                               const std::vector<PackedWeightDesc> &packed = {},
                                const TrainingInput *training = nullptr);
 
 }  // namespace nncc

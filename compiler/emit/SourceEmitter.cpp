@@ -49,7 +49,7 @@ namespace {
   X(has_training) X(num_targets) X(targets) X(target_classes) X(num_grad_floats) X(grad_offset) X(num_states)       \
   X(num_scalars) X(num_costs) X(cost_slots) X(num_corrects) X(correct_slots) X(adam_beta1) X(adam_beta2)           \
   X(schedule) X(schedule_args) X(learning_rate) X(train_arena_floats) X(train) X(evaluate) X(update) X(train_step) \
-  X(seed) X(state_names)
+  X(seed) X(state_names) X(packed_floats) X(prepack)
 
 constexpr size_t alignUp(size_t v, size_t a) { return (v + a - 1) / a * a; }
 
@@ -192,6 +192,8 @@ class Writer {
     for (const std::string &s : d_.stateNames) states.push_back(cString(s));
     f["state_names"] = array("const char *const", "state_names", states);
     f["train_step"] = program("train_step_steps", d_.trainStep);
+    f["packed_floats"] = i64(d_.packedFloats);
+    f["prepack"] = program("prepack_steps", d_.prepack);
 
     // Designated initializers in declaration order: the C++ compiler checks
     // every name against runtime's nncc_model_desc.

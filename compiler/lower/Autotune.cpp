@@ -51,8 +51,11 @@ double timeKernel(const Graph &g, const Op &op, const LowerOptions &base, const 
     keep.push_back(syntheticBuffer(g.value(in).shape, true, batch, 17u + unsigned(ip), g.value(in).layout));
     k.imageParams[ip++].set(keep.back());
   }
+  std::optional<Shape> packed = packedWeightShape(g, op, o);  // the kernel as compiled (prepackConvWeights)
   for (int p : op.params) {
-    keep.push_back(syntheticBuffer(g.params[static_cast<size_t>(p)].shape, false, batch, 91u + unsigned(ip)));
+    const Param &prm = g.params[static_cast<size_t>(p)];
+    const Shape &shape = packed && prm.role == ParamRole::Weight ? *packed : prm.shape;
+    keep.push_back(syntheticBuffer(shape, false, batch, 91u + unsigned(ip)));
     k.imageParams[ip++].set(keep.back());
   }
   Halide::Buffer<float> out = syntheticBuffer(g.value(op.output).shape, true, batch, 5u, g.value(op.output).layout);

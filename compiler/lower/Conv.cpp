@@ -15,9 +15,9 @@ namespace {
 using Halide::Expr;
 using Halide::Func;
 
-// The attributes of a conv2d or conv2d_transpose op.
-ConvGeom geomOf(const OpArgs &a) {
-  const Op &op = a.op;
+// The attributes of a conv2d or conv2d_transpose op with per-sample input
+// and output shapes `in` and `out`.
+ConvGeom geomOf(const Op &op, const Shape &in, const Shape &out) {
   const auto &k = op.intsAttr("kernel");
   const auto &s = op.intsAttr("stride");
   const auto &dl = op.intsAttr("dilation");
@@ -26,14 +26,16 @@ ConvGeom geomOf(const OpArgs &a) {
   c.kh = int(k[0]), c.kw = int(k[1]), c.sh = int(s[0]), c.sw = int(s[1]), c.dh = int(dl[0]), c.dw = int(dl[1]);
   c.pt = int(p[0]), c.pl = int(p[1]);
   c.groups = int(op.intAttr("groups"));
-  if (a.in().shape.size() != 3 || a.outShape.size() != 3)
-    throw LoweringError(op.name + ": convolution needs images, got " + shapeStr(a.in().shape));
-  c.cin = int(a.in().shape[0]), c.cout = a.outExtent(0);
+  if (in.size() != 3 || out.size() != 3)
+    throw LoweringError(op.name + ": convolution needs images, got " + shapeStr(in));
+  c.cin = int(in[0]), c.cout = int(out[0]);
   if (c.groups < 1 || c.cin % c.groups != 0 || c.cout % c.groups != 0)
     throw LoweringError(op.name + ": groups " + std::to_string(c.groups) + " does not divide the channels");
   c.cinPerGroup = c.cin / c.groups, c.coutPerGroup = c.cout / c.groups;
   return c;
 }
+
+ConvGeom geomOf(const OpArgs &a) { return geomOf(a.op, a.in().shape, a.outShape); }
 
 // Both convolutions: the reduction over (kx, ky, channel of the group), the
 // output width vectorized inside it, (filters x batch) parallel.
@@ -64,19 +66,18 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
   const int width = d.extents[0], lanes = m.lanes;
   ConvTile t = chooseConvTile(m, c.cout, width, p.opts.choice);
   Func padded = padXY(p.in, 0.f, p.name("padded"));
-  Var ci("ci"), xp("xp"), yp("yp"), kx("kx"), ky("ky");
+  Var ci("ci"), xp("xp"), yp("yp");
   Func pin(p.name("packed_in"));
   pin(ci, xp, yp, n) = padded(xp - c.pl, yp - c.pt, ci, n);
-  // The weight in blocks of `block` output channels, each block one
-  // contiguous stream in the order the tile reads it (ci, kx, ky).
+  // The weight in blocks of `block` output channels (ConvWeightPacking),
+  // packed by the caller (prepacked) or here.
   const int block = t.vectors * lanes;
-  Var fb("fb");
-  Func pw(p.name("packed_w"));
-  pw(f, ci, kx, ky, fb) = p.weight(kx, ky, ci, fb * block + f);
+  ConvWeightPacking wp = convWeightPacking(c, width, m, p.opts.choice);
+  Func pw = p.packedWeight.defined() ? Func(p.packedWeight) : wp.define(p.weight, p.name("packed_w"));
   Halide::RDom r({{0, c.cin}, {0, c.kw}, {0, c.kh}}, p.name("r"));
   Func acc(p.name("acc"));
   acc(x, y, f, n) = initialValue(p, f);
-  acc(x, y, f, n) += pw(f % block, r.x, r.y, r.z, f / block) * pin(r.x, x * c.sw + r.y * c.dw, y * c.sh + r.z * c.dh, n);
+  acc(x, y, f, n) += wp.read(pw, f, r.x, r.y, r.z) * pin(r.x, x * c.sw + r.y * c.dw, y * c.sh + r.z * c.dh, n);
   Func raw(p.rawName);
   raw(x, y, f, n) = acc(x, y, f, n);
 
@@ -95,7 +96,7 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
   }
   Var pyn("pyn");
   pin.fuse(yp, n, pyn).parallel(pyn);
-  pw.compute_root().bound(f, 0, block).vectorize(f, lanes).unroll(f).reorder(f, kx, ky, ci, fb).parallel(fb);
+  if (!p.packedWeight.defined()) wp.schedule(pw.compute_root(), m);
 
   return p.epilogue(raw, [&](Func out) {
     std::vector<Var> v = out.args();
@@ -190,23 +191,62 @@ Func convDirect(const ConvProblem &p, const MachineShape &m) {
 
 }  // namespace
 
+Shape ConvWeightPacking::shape() const { return {cout / block, kh * kw, cin, block}; }
+
+Func ConvWeightPacking::define(const std::function<Expr(Expr, Expr, Expr, Expr)> &weight, const std::string &name) const {
+  Halide::Var f("f"), ci("ci"), tap("tap"), fb("fb");
+  Func packed(name);
+  packed(f, ci, tap, fb) = weight(tap % kw, tap / kw, ci, fb * block + f);
+  return packed;
+}
+
+Expr ConvWeightPacking::read(const Func &packed, Expr f, Expr ci, Expr kx, Expr ky) const {
+  return packed(f % block, ci, kx + kw * ky, f / block);
+}
+
+void ConvWeightPacking::schedule(Func packed, const MachineShape &m) const {
+  std::vector<Halide::Var> v = packed.args();  // f, ci, tap, fb
+  packed.bound(v[0], 0, block).vectorize(v[0], m.lanes).unroll(v[0]).reorder(v[0], v[2], v[1], v[3]).parallel(v[3]);
+}
+
+ConvWeightPacking convWeightPacking(const ConvGeom &c, int width, const MachineShape &m, const ScheduleChoice &choice) {
+  ConvTile t = chooseConvTile(m, c.cout, width, choice);
+  ConvWeightPacking wp;
+  wp.block = t.vectors * m.lanes, wp.cin = c.cin, wp.kh = c.kh, wp.kw = c.kw, wp.cout = c.cout;
+  return wp;
+}
+
 bool convKernelsApply(const LowerOptions &opts) {
   return opts.schedule && opts.vectorize && !scheduleOverrides().baseline;
 }
 
+bool channelsInnermostApplies(const ConvGeom &c, const MachineShape &m, Layout outLayout) {
+  return channelsInnermostApplies(m, c.groups, c.cin, c.cout, c.kh, c.kw, outLayout == Layout::ChannelsLast);
+}
+
 int convChannelBlock(const ConvProblem &p) {
-  const ConvGeom &c = p.geom;
   MachineShape m = machineShape(p.opts);
-  if (!channelsInnermostApplies(m, c.groups, c.cin, c.cout, c.kh, c.kw, p.outLayout == Layout::ChannelsLast)) return 0;
-  return chooseConvTile(m, c.cout, int(p.outShape[2]), p.opts.choice).vectors * m.lanes;
+  if (!channelsInnermostApplies(p.geom, m, p.outLayout)) return 0;
+  return convWeightPacking(p.geom, int(p.outShape[2]), m, p.opts.choice).block;
 }
 
 Func lowerConvKernel(const ConvProblem &p) {
   const ConvGeom &c = p.geom;
   MachineShape m = machineShape(p.opts);
-  if (channelsInnermostApplies(m, c.groups, c.cin, c.cout, c.kh, c.kw, p.outLayout == Layout::ChannelsLast))
-    return convChannelsInnermost(p, m);
+  if (channelsInnermostApplies(c, m, p.outLayout)) return convChannelsInnermost(p, m);
   return convDirect(p, m);
+}
+
+// The packing of an op's weight when its forward kernel takes it prepacked:
+// a conv2d on the channels-innermost kernel, with opts.prepackConvWeights.
+std::optional<ConvWeightPacking> prepackedConvWeight(const Graph &g, const Op &op, const LowerOptions &opts) {
+  if (op.kind != OpKind::Conv2D || !opts.prepackConvWeights || !convKernelsApply(opts)) return std::nullopt;
+  const Value &out = g.value(op.output);
+  const Shape &result = op.fused.pool ? op.fused.poolInput : out.shape;  // the convolution's own, before a fused pool
+  ConvGeom c = geomOf(op, g.value(op.inputs.at(0)).shape, result);
+  MachineShape m = machineShape(opts);
+  if (!channelsInnermostApplies(c, m, out.layout)) return std::nullopt;
+  return convWeightPacking(c, int(result[2]), m, opts.choice);
 }
 
 // out(x, y, f, n) = bias(f) + sum over (kx, ky, ci) of
@@ -231,6 +271,7 @@ ConvResult lowerConv2DResult(const OpArgs &a, const Halide::LoopLevel *at) {
                   [&a](const std::string &s) { return a.name(s); },
                   a.opts,
                   a.g.value(a.op.output).layout};
+    if (a.packedWeight) p.packedWeight = w;
     if (a.hasParam(ParamRole::Bias)) {
       const Halide::ImageParam &b = a.param(ParamRole::Bias);
       p.initial = [b](Expr f) { return b(f); };

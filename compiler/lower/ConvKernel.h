@@ -3,7 +3,9 @@
 // a weight tap is read, the geometry and what runs on the result. conv2d's
 // forward pass (Conv.cpp) and its data gradient (ConvGradients.cpp: the
 // forward convolution of the output gradient with the weights flipped in
-// (kx, ky) and the channels transposed) are both instances.
+// (kx, ky) and the channels transposed) are both instances. Also the one
+// definition of the channels-innermost kernel's packed weight layout
+// (ConvWeightPacking), which a compiled model may keep prepacked.
 #pragma once
 #include "compiler/lower/ConvSchedule.h"
 
@@ -42,11 +44,51 @@ struct ConvProblem {
   // parallelism and must ask for whole blocks of convChannelBlock channels.
   // (Empty: the root. A LoopLevel cannot be inspected before it is locked.)
   std::optional<Halide::LoopLevel> at = std::nullopt;
+  // The weight already packed by ConvWeightPacking (a prepacked forward
+  // kernel, docs/runtime.md); undefined: the kernel packs `weight` itself.
+  // Only the channels-innermost kernel reads it.
+  Halide::ImageParam packedWeight{};
 };
+
+// How the channels-innermost kernel wants its weight: in blocks of `block`
+// output channels, each block one contiguous stream in the order the
+// register tile reads it, as the 4-D buffer
+//   packed(f, ci, tap, fb) = weight(tap % kw, tap / kw, ci, fb * block + f)
+// (Halide dims, f innermost; tap = kx + kw * ky). The in-kernel repack and
+// the prepack kernel (lowerConvWeightPackKernel) both use this one
+// definition.
+struct ConvWeightPacking {
+  int block = 0, cin = 0, kh = 1, kw = 1, cout = 0;
+
+  // The packed buffer's row-major shape [cout / block, kh * kw, cin, block].
+  Shape shape() const;
+  // The packed weight as a Func of (f, ci, tap, fb) from the weight accessor,
+  // unscheduled.
+  Halide::Func define(const std::function<Halide::Expr(Halide::Expr kx, Halide::Expr ky, Halide::Expr ci,
+                                                       Halide::Expr f)> &weight,
+                      const std::string &name) const;
+  // The packed weight of output channel f, input channel ci and tap (kx, ky).
+  Halide::Expr read(const Halide::Func &packed, Halide::Expr f, Halide::Expr ci, Halide::Expr kx,
+                    Halide::Expr ky) const;
+  // The repack's loops: f vectorized innermost, then the taps, parallel
+  // over the blocks.
+  void schedule(Halide::Func packed, const MachineShape &m) const;
+};
+// The packing of a channels-innermost conv2d (its block from the register
+// tile chooseConvTile picks for `choice`).
+ConvWeightPacking convWeightPacking(const ConvGeom &c, int width, const MachineShape &m, const ScheduleChoice &choice);
 
 // Whether the scheduled kernels apply (schedule and vectorize on, not the
 // benchmark's baseline).
 bool convKernelsApply(const LowerOptions &opts);
+// The packing of the weight of `op` when its forward kernel (lowerOpKernel)
+// takes it prepacked: a conv2d on the channels-innermost kernel under
+// `opts` (already holding the op's ScheduleChoice) with
+// opts.prepackConvWeights; nullopt otherwise.
+std::optional<ConvWeightPacking> prepackedConvWeight(const Graph &g, const Op &op, const LowerOptions &opts);
+// Whether a conv2d of geometry `c` and output layout `outLayout` takes the
+// channels-innermost kernel.
+bool channelsInnermostApplies(const ConvGeom &c, const MachineShape &m, Layout outLayout);
 // The problem's result, scheduled: the channels-innermost register tile when
 // groups = 1, cout is whole vectors and the reduction is deep enough, else
 // the direct (NCHW) tile. Requires convKernelsApply(p.opts).

@@ -2,20 +2,33 @@
 // with the op's inputs and parameters as arguments and its value as the one
 // output. A compiled model calls one kernel per op on buffers of its memory
 // plan (compiler/passes/MemoryPlan.h); identical ops share one kernel.
+// With LowerOptions::prepackConvWeights a channels-innermost conv2d takes
+// its weight prepacked, and its pack kernel (weight -> packed weight) is
+// lowered here too.
 #include "compiler/ir/FusedPool.h"
-#include "compiler/lower/LowerOps.h"
+#include "compiler/lower/ConvKernel.h"
 
 #include <sstream>
 
 namespace nncc {
 
-LoweredKernel lowerOpKernel(const Graph &g, const Op &op, const LowerOptions &options) {
-  using namespace lower;
+namespace lower {
+
+LowerOptions optionsForOp(const Graph &g, const Op &op, const LowerOptions &options) {
   LowerOptions opts = options;
   if (opts.choices) {
     auto it = opts.choices->find(kernelKey(g, op));
     if (it != opts.choices->end()) opts.choice = it->second;
   }
+  return opts;
+}
+
+}  // namespace lower
+
+LoweredKernel lowerOpKernel(const Graph &g, const Op &op, const LowerOptions &options) {
+  using namespace lower;
+  LowerOptions opts = optionsForOp(g, op, options);
+  std::optional<ConvWeightPacking> packing = prepackedConvWeight(g, op, opts);
   Namer namer;
   LoweredKernel k;
   std::vector<LValue> inputs;
@@ -33,13 +46,15 @@ LoweredKernel lowerOpKernel(const Graph &g, const Op &op, const LowerOptions &op
   }
   std::vector<Halide::ImageParam> params;
   for (int p : op.params) {
-    params.push_back(bindParam(g.params[static_cast<size_t>(p)], namer));
+    Param prm = g.params[static_cast<size_t>(p)];
+    if (packing && prm.role == ParamRole::Weight) prm.shape = packing->shape();  // dense, static
+    params.push_back(bindParam(prm, namer));
     k.arguments.emplace_back(params.back());
     k.imageParams.push_back(params.back());
   }
   std::vector<const LValue *> ins;
   for (const LValue &v : inputs) ins.push_back(&v);
-  Halide::Func f = lowerOp(g, op, opts, namer, ins, params);
+  Halide::Func f = lowerOp(g, op, opts, namer, ins, params, packing.has_value());
   const Shape &shape = g.value(op.output).shape;
   const Layout layout = g.value(op.output).layout;
   bool isInput = false;
@@ -60,6 +75,47 @@ LoweredKernel lowerOpKernel(const Graph &g, const Op &op, const LowerOptions &op
   constrainLayout(f.output_buffer(), shape, layout, true);
   k.pipeline = Halide::Pipeline(f);
   return k;
+}
+
+std::optional<Shape> packedWeightShape(const Graph &g, const Op &op, const LowerOptions &opts) {
+  std::optional<lower::ConvWeightPacking> packing = lower::prepackedConvWeight(g, op, lower::optionsForOp(g, op, opts));
+  if (!packing) return std::nullopt;
+  return packing->shape();
+}
+
+// packed = ConvWeightPacking::define(weight), the output dense with its
+// static shape, f vectorized, parallel over the blocks.
+LoweredKernel lowerConvWeightPackKernel(const Graph &g, const Op &op, const LowerOptions &options) {
+  using namespace lower;
+  LowerOptions opts = optionsForOp(g, op, options);
+  std::optional<ConvWeightPacking> packing = prepackedConvWeight(g, op, opts);
+  if (!packing) throw LoweringError(op.name + ": its weight is not prepacked");
+  const Param *weight = nullptr;
+  for (int p : op.params)
+    if (g.params[static_cast<size_t>(p)].role == ParamRole::Weight) weight = &g.params[static_cast<size_t>(p)];
+  if (!weight) throw LoweringError(op.name + ": missing parameter 'weight'");
+  Namer namer;
+  LoweredKernel k;
+  Halide::ImageParam w = bindParam(*weight, namer);  // (kx, ky, ci, f)
+  k.arguments.emplace_back(w);
+  k.imageParams.push_back(w);
+  Halide::Func packed = packing->define([w](Halide::Expr kx, Halide::Expr ky, Halide::Expr ci,
+                                            Halide::Expr f) { return w(kx, ky, ci, f); },
+                                        namer.unique(op.name + "_packed_weight"));
+  packing->schedule(packed, machineShape(opts));
+  constrainDense(packed.output_buffer(), packing->shape(), false);
+  k.pipeline = Halide::Pipeline(packed);
+  return k;
+}
+
+std::string convWeightPackKernelKey(const Graph &g, const Op &op, const LowerOptions &opts) {
+  std::optional<Shape> packed = packedWeightShape(g, op, opts);
+  for (int p : op.params) {
+    const Param &prm = g.params[static_cast<size_t>(p)];
+    if (prm.role == ParamRole::Weight && packed)
+      return "pack-conv-weight weight" + shapeStr(prm.shape) + " ->" + shapeStr(*packed);
+  }
+  return "";
 }
 
 std::string kernelKey(const Graph &g, const Op &op) {

@@ -63,6 +63,9 @@ struct OpArgs {
   std::vector<const LValue *> inputs;
   std::map<ParamRole, Halide::ImageParam> params;  // the op's parameters by role
   Shape outShape;                                  // per sample
+  // The weight parameter is packed (ConvWeightPacking, lowerOpKernel with
+  // prepackConvWeights) rather than the op's weight.
+  bool packedWeight = false;
 
   const LValue &in(size_t k = 0) const { return *inputs[k]; }
   bool hasParam(ParamRole r) const { return params.count(r) != 0; }
@@ -126,9 +129,13 @@ Halide::ImageParam bindParam(const Param &p, Namer &namer);
 LValue preprocessed(const LValue &in, const std::vector<double> &mean, const std::vector<double> &stdev, Namer &namer,
                     const std::string &name);
 // Lowers one op through the table: `inputs` in op.inputs order, `params` in
-// op.params order. Returns the op's output Func, scheduled.
+// op.params order (the weight packed when `packedWeight`). Returns the op's
+// output Func, scheduled.
 Halide::Func lowerOp(const Graph &g, const Op &op, const LowerOptions &opts, Namer &namer,
-                     const std::vector<const LValue *> &inputs, const std::vector<Halide::ImageParam> &params);
+                     const std::vector<const LValue *> &inputs, const std::vector<Halide::ImageParam> &params,
+                     bool packedWeight = false);
+// `opts` with the op's ScheduleChoice from opts.choices (by kernelKey).
+LowerOptions optionsForOp(const Graph &g, const Op &op, const LowerOptions &opts);
 
 // A Halide name from a parameter name: "conv1.weight" -> "conv1_weight".
 std::string sanitize(const std::string &name);

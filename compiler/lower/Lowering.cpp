@@ -161,7 +161,8 @@ Halide::ImageParam bindParam(const Param &p, Namer &namer) {
 }
 
 Halide::Func lowerOp(const Graph &g, const Op &op, const LowerOptions &opts, Namer &namer,
-                     const std::vector<const LValue *> &inputs, const std::vector<Halide::ImageParam> &params) {
+                     const std::vector<const LValue *> &inputs, const std::vector<Halide::ImageParam> &params,
+                     bool packedWeight) {
   LowerFn fn = lowererFor(op.kind);
   if (!fn) throw LoweringError(op.name + ": no lowering for op '" + opName(op.kind) + "'");
   const Value &out = g.value(op.output);
@@ -173,7 +174,7 @@ Halide::Func lowerOp(const Graph &g, const Op &op, const LowerOptions &opts, Nam
     normalized = preprocessed(*ins[0], op.fused.preprocessMean, op.fused.preprocessStd, namer, op.name + "_preprocess");
     ins[0] = &normalized;
   }
-  OpArgs a{g, op, opts, namer, ins, {}, out.shape};
+  OpArgs a{g, op, opts, namer, ins, {}, out.shape, packedWeight};
   for (size_t k = 0; k < op.params.size(); ++k)
     a.params.emplace(g.params[static_cast<size_t>(op.params[k])].role, params.at(k));
   return fn(a);

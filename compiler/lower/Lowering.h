@@ -19,6 +19,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -47,6 +48,11 @@ struct LowerOptions {
   // `choices`, by the op's kernelKey).
   ScheduleChoice choice;
   std::shared_ptr<const ScheduleChoices> choices;
+  // lowerOpKernel: a conv2d kernel on the channels-innermost path takes its
+  // weight prepacked (packedWeightShape) instead of repacking it per call;
+  // the compiled model keeps the packed copy (docs/runtime.md, "Prepacked
+  // weights"). Off for the JIT users that bind raw weights.
+  bool prepackConvWeights = false;
 };
 
 struct LoweredModel {
@@ -81,6 +87,15 @@ struct LoweredKernel {
   std::vector<Halide::ImageParam> imageParams;
 };
 LoweredKernel lowerOpKernel(const Graph &g, const Op &op, const LowerOptions &opts = LowerOptions());
+
+// Prepacked conv weights (opts.prepackConvWeights): the row-major shape of
+// the packed weight that lowerOpKernel(g, op, opts) takes in place of the op's
+// weight parameter, or nullopt when that kernel takes the raw weight. The
+// pack kernel [weight] -> [packed weight] of such an op, and its key (equal
+// keys: the same kernel).
+std::optional<Shape> packedWeightShape(const Graph &g, const Op &op, const LowerOptions &opts);
+LoweredKernel lowerConvWeightPackKernel(const Graph &g, const Op &op, const LowerOptions &opts);
+std::string convWeightPackKernelKey(const Graph &g, const Op &op, const LowerOptions &opts);
 
 // The training kernels (docs/training.md): one per step of the backward
 // program (compiler/passes/Autodiff.h), with the arguments

@@ -124,6 +124,8 @@ static int valid_ref(const nncc_model_desc *d, const nncc_buffer_ref *r) {
   case NNCC_REF_SCALARS:
   case NNCC_REF_SCALAR:
     return !r->batched && r->offset >= 0 && r->offset + n <= (int64_t)d->num_scalars * NNCC_SCALAR_STRIDE;
+  case NNCC_REF_PACKED:
+    return !r->batched && r->offset >= 0 && r->offset + n <= d->packed_floats;
   default:
     return 0;
   }
@@ -164,7 +166,8 @@ static int valid_desc(const nncc_model_desc *d) {
     total += d->params[i].size;
   }
   if (total != d->num_param_floats || d->num_kernels < 0 || d->num_refs < 0 || d->arena_floats < 0 ||
-      (d->num_kernels && !d->kernels) || (d->num_refs && !d->refs))
+      d->packed_floats < 0 || (d->num_kernels && !d->kernels) || (d->num_refs && !d->refs) ||
+      !valid_program(d, &d->prepack))
     return 0;
   for (i = 0; i < d->num_refs; ++i)
     if (!valid_ref(d, &d->refs[i]))
@@ -214,6 +217,7 @@ static void free_instance(nncc_instance *m) {
   free(m->grads);
   free(m->states);
   free(m->scalars);
+  free(m->packed);
   free(m->ref_bufs);
   free(m->ref_dims);
   free(m->args);
@@ -240,8 +244,9 @@ nncc_instance *nncc_rt_create(const nncc_model_desc *d) {
   m->grads = aligned_floats(d->has_training ? d->num_grad_floats : 0);
   m->states = aligned_floats(d->has_training ? (int64_t)d->num_states * d->num_grad_floats : 0);
   m->scalars = aligned_floats(d->has_training ? (int64_t)d->num_scalars * NNCC_SCALAR_STRIDE : 0);
+  m->packed = aligned_floats(d->packed_floats);
   if (!m->params || !m->param_offset || !m->ref_bufs || !m->ref_dims || !m->args || !m->arena || !m->grads ||
-      !m->states || !m->scalars ||
+      !m->states || !m->scalars || !m->packed ||
       pthread_mutex_init(&m->err_mu, NULL) != 0 || pthread_mutex_init(&m->mem_mu, NULL) != 0) {
     free_instance(m);
     return NULL;
@@ -274,6 +279,8 @@ nncc_instance *nncc_rt_create(const nncc_model_desc *d) {
       host = m->states + r->offset;
     else if (r->kind == NNCC_REF_SCALARS || r->kind == NNCC_REF_SCALAR)
       host = m->scalars + r->offset;
+    else if (r->kind == NNCC_REF_PACKED)
+      host = m->packed + r->offset;
     if (r->batched) {
       memset(&dims[r->rank], 0, sizeof dims[r->rank]);
       dims[r->rank].extent = 1;
@@ -285,6 +292,7 @@ nncc_instance *nncc_rt_create(const nncc_model_desc *d) {
   }
   m->learning_rate = d->learning_rate;
   m->seed = d->seed;
+  m->packed_dirty = 1;
   cpus = sysconf(_SC_NPROCESSORS_ONLN);
   m->threads = cpus < 1 ? 1 : (cpus > NNCC_MAX_THREADS ? NNCC_MAX_THREADS : (int)cpus);
   m->user_context = m;
@@ -379,6 +387,16 @@ int nncc_run_program(nncc_instance *m, const nncc_program *p, int32_t num_steps,
   return 0;
 }
 
+int nncc_prepack(nncc_instance *m) {
+  int r;
+  if (!m->packed_dirty)
+    return 0;
+  r = nncc_run_program(m, &m->d->prepack, m->d->prepack.num_steps, 1, NULL, NULL, NULL);
+  if (r == 0)
+    m->packed_dirty = 0;
+  return r;
+}
+
 int nncc_pipeline_error(nncc_instance *m, const char *what, int code) {
   char msg[NNCC_ERR_SIZE];
   if (m->err[0]) {
@@ -418,7 +436,9 @@ int nncc_rt_forward(nncc_instance *m, int batch, const float *const *inputs, flo
       nncc_set_error(m, "%s_forward: output '%s' is null", nncc_model_name(m), d->outputs[i].name);
       return NNCC_ERR_ARGUMENT;
     }
-  r = nncc_run_program(m, &d->forward, d->forward.num_steps, batch, inputs, outputs, NULL);
+  r = nncc_prepack(m);
+  if (r == 0)
+    r = nncc_run_program(m, &d->forward, d->forward.num_steps, batch, inputs, outputs, NULL);
   if (r != 0)
     return nncc_pipeline_error(m, "forward", r);
   return NNCC_OK;

@@ -63,6 +63,8 @@ struct nncc_instance {
   float *grads;                     /* num_grad_floats (training) */
   float *states;                    /* num_states * num_grad_floats (training) */
   float *scalars;                   /* num_scalars slots, NNCC_SCALAR_STRIDE floats apart */
+  float *packed;                    /* packed_floats: the prepacked weights */
+  int packed_dirty;                 /* 1: the parameters changed since the prepack program last ran */
   int64_t step;                     /* optimizer steps taken */
   double learning_rate;             /* the base learning rate the schedule scales */
   uint64_t seed;
@@ -99,6 +101,10 @@ const char *nncc_model_name(const nncc_instance *m);
  * 0 or the first failing kernel's Halide error code. */
 int nncc_run_program(nncc_instance *m, const nncc_program *p, int32_t num_steps, int batch,
                      const float *const *inputs, float *const *outputs, const void *const *targets);
+/* Runs the prepack program when the weights changed since it last ran
+ * (packed_dirty); every entry point that runs the forward kernels calls it
+ * first. Returns 0 or the failing kernel's Halide error code. */
+int nncc_prepack(nncc_instance *m);
 /* Turns a kernel failure into the instance's error: "<NAME>_<what>: <Halide's message>". */
 int nncc_pipeline_error(nncc_instance *m, const char *what, int code);
 /* Stops and joins the instance's worker threads (ThreadPool.c). */

@@ -78,7 +78,9 @@ static int run_train(nncc_instance *m, const char *what, const nncc_program *p, 
   set_bits(m, NNCC_SLOT_SEED_LO, (uint32_t)m->seed);
   set_bits(m, NNCC_SLOT_SEED_HI, (uint32_t)(m->seed >> 32));
   set_bits(m, NNCC_SLOT_STEP, (uint32_t)m->step);
-  r = nncc_run_program(m, p, p->num_steps, batch, inputs, NULL, targets);
+  r = nncc_prepack(m); /* the forward steps read the packed weights */
+  if (r == 0)
+    r = nncc_run_program(m, p, p->num_steps, batch, inputs, NULL, targets);
   return r ? nncc_pipeline_error(m, what, r) : NNCC_OK;
 }
 
@@ -151,6 +153,7 @@ int nncc_rt_apply_gradients(nncc_instance *m) {
   d = m->d;
   set_update_scalars(m);
   r = nncc_run_program(m, &d->update, d->update.num_steps, 1, NULL, NULL, NULL);
+  m->packed_dirty = 1; /* even a failed update may have written some weights */
   if (r)
     return nncc_pipeline_error(m, "apply_gradients", r);
   m->step++;
@@ -165,7 +168,11 @@ int nncc_rt_train_step(nncc_instance *m, int batch, const float *const *inputs, 
   nncc_clear_error(m);
   if (check_training(m, "train_step") == NNCC_OK && m->d->train_step.num_steps > 0) {
     set_update_scalars(m);
-    if ((r = run_train(m, "train_step", &m->d->train_step, batch, inputs, targets)) != NNCC_OK)
+    /* The fused updates write the weights after every forward step has read
+     * the packed copies: repack before the next program. */
+    r = run_train(m, "train_step", &m->d->train_step, batch, inputs, targets);
+    m->packed_dirty = 1;
+    if (r != NNCC_OK)
       return r;
     cost = total_cost(m);
     m->step++;

@@ -369,6 +369,7 @@ int nncc_rt_load_weights(nncc_instance *m, const char *path) {
     return NNCC_ERR_ARGUMENT;
   d = m->d;
   nncc_clear_error(m);
+  m->packed_dirty = 1; /* the parameters may change below, even when loading fails halfway */
   snprintf(fn, sizeof fn, "%s_load_weights", nncc_model_name(m));
   if (!path) {
     nncc_set_error(m, "%s: the path is null", fn);

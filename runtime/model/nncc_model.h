@@ -47,7 +47,8 @@ enum {
   NNCC_REF_GRAD = 5,    /* the instance's gradients, at float `offset` */
   NNCC_REF_STATE = 6,   /* the instance's optimizer state, at float `offset` */
   NNCC_REF_SCALARS = 7, /* the instance's scalar area, at float `offset` (a buffer) */
-  NNCC_REF_SCALAR = 8   /* a float scalar argument: scalars[offset] (no buffer) */
+  NNCC_REF_SCALAR = 8,  /* a float scalar argument: scalars[offset] (no buffer) */
+  NNCC_REF_PACKED = 9   /* the instance's packed weights, at float `offset` (written by the prepack program) */
 };
 
 /* One buffer argument of a step: where it lives and its dense row-major
@@ -126,6 +127,13 @@ typedef struct nncc_model_desc {
                                      * then the other updates: train_step (with the update's scalars set) */
   uint64_t seed;                    /* the default seed of dropout's masks (the model's seed) */
   const char *const *state_names;   /* num_states names, as torch.optim's state ("exp_avg", ...) */
+  /* Prepacked weights: a forward kernel may take a weight repacked into the
+   * layout its loops read (NNCC_REF_PACKED) rather than the parameter. The
+   * prepack program writes every packed copy from the parameters; the
+   * runtime runs it before a program that reads them whenever the weights
+   * changed since (create, load_weights, apply_gradients, train_step). */
+  int64_t packed_floats;            /* the packed area's size */
+  nncc_program prepack;             /* one pack kernel call per prepacked weight: [PARAM, PACKED] */
 } nncc_model_desc;
 
 enum { NNCC_SCHEDULE_CONSTANT = 0, NNCC_SCHEDULE_STEP = 1, NNCC_SCHEDULE_EXPONENTIAL = 2, NNCC_SCHEDULE_COSINE = 3 };
