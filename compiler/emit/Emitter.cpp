@@ -40,7 +40,6 @@
 #include <chrono>
 #include <iomanip>
 #include <map>
-#include <mutex>
 #include <set>
 #include <thread>
 
@@ -352,12 +351,9 @@ void internalizeAllBut(llvm::Module &m, const std::set<std::string> &exported) {
 
 // Halide's Mullapudi2016 autoscheduler (the plugin Debian ships), for the
 // host's two cores and its 4 MiB of L2 per core by default.
-// One kernel at a time: the plugin is loaded once, and Halide's
-// autoscheduler registry is not documented as thread-safe.
+// Called from the serial lowering phase only (the plugin load is unguarded).
 void autoSchedule(LoweredKernel &k, const Halide::Target &target) {
-  static std::mutex mutex;
   static bool loaded = false;
-  std::lock_guard<std::mutex> lock(mutex);
   if (!loaded) {
     Halide::load_plugin(NNCC_MULLAPUDI2016_PLUGIN);
     loaded = true;
@@ -372,7 +368,7 @@ Halide::Target parseTarget(const std::string &s) {
   return Halide::Target(s);
 }
 
-// Wall-clock phases of one compile, printed by --time-passes.
+// The phases of one compile, wall and CPU time, printed by --time-passes.
 class PhaseTimer {
  public:
   using Clock = std::chrono::steady_clock;
@@ -405,7 +401,7 @@ class PhaseTimer {
   double cpu_ = 0;
 };
 
-// Everything a kernel needs to be lowered, shared read-only by the workers.
+// Everything a kernel needs to be lowered.
 struct KernelContext {
   const Graph &g;
   const BackwardProgram &bp;
