@@ -14,13 +14,16 @@
 
 #include "compiler/lower/Lowering.h"
 #include "compiler/emit/ModelDescription.h"
+#include "compiler/emit/ParallelFor.h"
 #include "compiler/emit/SourceEmitter.h"
 
 #include <llvm/Bitcode/BitcodeReader.h>
+#include <llvm/Bitcode/BitcodeWriter.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Metadata.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Linker/Linker.h>
@@ -34,9 +37,13 @@
 #include <llvm/Transforms/IPO.h>
 
 #include <algorithm>
+#include <chrono>
+#include <iomanip>
 #include <map>
 #include <set>
 #include <thread>
+
+#include <sys/resource.h>
 
 // The model runtime's bitcode, one per supported architecture (emit/CMakeLists.txt).
 extern const unsigned char nncc_runtime_bitcode_x86_64[];
@@ -165,7 +172,12 @@ class GlueBuilder {
     if (values.empty()) {
       initial = llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(field(9)));
     } else {
-      llvm::Constant *data = llvm::ConstantDataArray::get(ctx_, llvm::ArrayRef<float>(values));
+      // As bytes, not floats: LLVM's AsmPrinter writes an i8 array with one
+      // copy, but a float array element by element (about 1 us each: 11 s
+      // of ResNet-18's 14 s of codegen for its 11.7M parameters). The same
+      // object bytes; the targets are little-endian.
+      llvm::Constant *data = llvm::ConstantDataArray::get(
+          ctx_, llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(values.data()), values.size() * sizeof(float)));
       auto *gv = new llvm::GlobalVariable(m_, data->getType(), true, llvm::GlobalValue::PrivateLinkage, data,
                                           g_.name + ".initial_values");
       gv->setAlignment(llvm::Align(64));
@@ -340,6 +352,7 @@ void internalizeAllBut(llvm::Module &m, const std::set<std::string> &exported) {
 
 // Halide's Mullapudi2016 autoscheduler (the plugin Debian ships), for the
 // host's two cores and its 4 MiB of L2 per core by default.
+// Called from the serial lowering phase only (the plugin load is unguarded).
 void autoSchedule(LoweredKernel &k, const Halide::Target &target) {
   static bool loaded = false;
   if (!loaded) {
@@ -354,6 +367,117 @@ Halide::Target parseTarget(const std::string &s) {
   if (s == "host") return Halide::get_host_target();
   if (!Halide::Target::validate_target_string(s)) throw EmitFailure("unknown target '" + s + "'");
   return Halide::Target(s);
+}
+
+// The phases of one compile, wall and CPU time, printed by --time-passes.
+class PhaseTimer {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+  // The process's CPU time (every thread's, user and system), in seconds.
+  static double cpu() {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+  }
+  void start() {
+    wall_ = Clock::now();
+    cpu_ = cpu();
+  }
+  void stop(const std::string &name) { phases_.push_back({name, since(wall_), cpu() - cpu_}); }
+  void print(std::ostream &os) const {
+    os << "; emission timings (seconds: wall, CPU of all threads)\n";
+    for (const auto &p : phases_)
+      os << ";   " << std::fixed << std::setprecision(6) << p.wall << "  " << p.cpu << "  " << p.name << "\n";
+    os.unsetf(std::ios::floatfield);
+  }
+
+ private:
+  struct Phase {
+    std::string name;
+    double wall, cpu;
+  };
+  std::vector<Phase> phases_;
+  Clock::time_point wall_;
+  double cpu_ = 0;
+};
+
+// Everything a kernel needs to be lowered.
+struct KernelContext {
+  const Graph &g;
+  const BackwardProgram &bp;
+  const LowerOptions &lo;
+  const LowerOptions &opLo;  // the op kernels' and pack kernels' (unscheduled for --schedule=auto)
+  const EmitOptions &opts;
+  Halide::Target target;
+};
+
+LoweredKernel lowerKernel(const KernelContext &c, const KernelSource &src) {
+  const Graph &g = c.g;
+  switch (src.kind) {
+    case KernelSource::Op: {
+      LoweredKernel lk = lowerOpKernel(g, g.ops[static_cast<size_t>(src.index)], c.opLo);
+      if (c.opts.schedule == "auto") autoSchedule(lk, c.target);
+      return lk;
+    }
+    case KernelSource::Prepack: return lowerConvWeightPackKernel(g, g.ops[static_cast<size_t>(src.index)], c.opLo);
+    case KernelSource::TrainForward: return lowerTrainForwardKernel(g, g.ops[static_cast<size_t>(src.index)], c.lo);
+    case KernelSource::Train: return lowerTrainKernel(g, c.bp, c.bp.steps[static_cast<size_t>(src.index)], c.lo);
+    case KernelSource::Update: return lowerUpdateKernel(g, src.numel, c.lo);
+    case KernelSource::FusedUpdate: return lowerFusedUpdateKernel(g, c.bp, c.bp.steps[static_cast<size_t>(src.index)], c.lo);
+  }
+  throw EmitFailure("unknown kernel kind");
+}
+
+// A Halide module as LLVM bitcode, through an LLVM context of its own (one
+// per call, so that workers share nothing LLVM-side). Halide runs LLVM's
+// optimization passes on the module here.
+std::string toBitcode(const Halide::Module &hm) {
+  llvm::LLVMContext ctx;
+  std::unique_ptr<llvm::Module> m = Halide::compile_module_to_llvm_module(hm, ctx);
+  std::string bc;
+  llvm::raw_string_ostream os(bc);
+  llvm::WriteBitcodeToFile(*m, os);
+  os.flush();
+  return bc;
+}
+
+// Halide marks a module that uses strict_float with the flag below, which
+// makes the code generator drop its global fast-math options (the
+// instructions carry their own flags). Modules compiled on their own disagree
+// on it: every part gets the value one module of them all would have had.
+void agreeOnStrictFloat(std::vector<std::unique_ptr<llvm::Module>> &parts) {
+  const char *key = "halide_per_instruction_fast_math_flags";
+  bool any = false;
+  for (const auto &p : parts)
+    if (auto *c = llvm::mdconst::dyn_extract_or_null<llvm::ConstantInt>(p->getModuleFlag(key))) any |= !c->isZero();
+  for (const auto &p : parts)
+    if (p->getModuleFlag(key))
+      p->setModuleFlag(llvm::Module::Warning, key,
+                       llvm::ConstantAsMetadata::get(llvm::ConstantInt::get(llvm::Type::getInt32Ty(p->getContext()), any)));
+}
+
+// Names Halide made unique with its process-wide counters while generating
+// code ("vrshrn_wrapper$3" for some ARM intrinsics) depend on which worker
+// got there first; they are all internal by now, so the "$N" goes and LLVM
+// numbers clashes in module order, the same for every -j.
+void renumberUniqueNames(llvm::Module &m) {
+  auto renumber = [](llvm::GlobalValue &gv) {
+    std::string name = gv.getName().str();
+    size_t dollar = name.find('$');
+    if (dollar == std::string::npos || !gv.hasLocalLinkage()) return;
+    std::string plain;
+    for (size_t i = 0; i < name.size(); ++i) {
+      if (name[i] != '$') {
+        plain += name[i];
+        continue;
+      }
+      while (i + 1 < name.size() && name[i + 1] >= '0' && name[i + 1] <= '9') ++i;
+    }
+    gv.setName(plain);
+  };
+  for (auto &f : m.functions()) renumber(f);
+  for (auto &g : m.globals()) renumber(g);
 }
 
 }  // namespace
@@ -412,50 +536,59 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
       for (const TrainStep &s : bp.steps) ti.fusedKeys.push_back(fusesUpdate(g, s) ? fusedUpdateKernelKey(g, bp, s) : "");
     }
     ModelDescription desc = describeModel(g, planMemory(g), opKeys, packed, training ? &ti : nullptr);
-    // One kernel per distinct key, compiled without the Halide runtime and
-    // linked into one Halide module; the runtime comes once, below.
+    // One kernel per distinct key, compiled without the Halide runtime; the
+    // Halide runtime comes once, from a trivial pipeline compiled with it
+    // (the pipeline itself is removed as dead code below). Two phases:
+    // Halide's lowering of every kernel, in kernel order on this thread, then
+    // the LLVM side of each (Halide's code generator and LLVM's optimization
+    // passes, into an LLVM context of its own) on parallelFor's workers. The
+    // first phase stays serial so that the names Halide makes unique with its
+    // process-wide counters come out the same for every -j (docs/codegen.md).
+    PhaseTimer timer;
+    timer.start();
+    size_t numKernels = desc.kernelKeys.size();
+    bool source = opts.kind == OutputKind::CppSource;
     std::vector<Halide::Module> modules;
     Halide::Target kernelTarget = target.with_feature(Halide::Target::NoRuntime);
-    for (size_t k = 0; k < desc.kernelKeys.size(); ++k) {
-      const KernelSource &src = desc.kernelSources[k];
-      LoweredKernel lk;
-      switch (src.kind) {
-        case KernelSource::Op:
-          lk = lowerOpKernel(g, g.ops[static_cast<size_t>(src.index)], opOpts);
-          if (opts.schedule == "auto") autoSchedule(lk, target);
-          break;
-        case KernelSource::Prepack: lk = lowerConvWeightPackKernel(g, g.ops[static_cast<size_t>(src.index)], opOpts); break;
-        case KernelSource::TrainForward: lk = lowerTrainForwardKernel(g, g.ops[static_cast<size_t>(src.index)], lo); break;
-        case KernelSource::Train: lk = lowerTrainKernel(g, bp, bp.steps[static_cast<size_t>(src.index)], lo); break;
-        case KernelSource::Update: lk = lowerUpdateKernel(g, src.numel, lo); break;
-        case KernelSource::FusedUpdate:
-          lk = lowerFusedUpdateKernel(g, bp, bp.steps[static_cast<size_t>(src.index)], lo);
-          break;
-      }
-      if (opts.kind == OutputKind::CppSource) scheduleForSource(lk.pipeline);
+    KernelContext kc{g, bp, lo, opOpts, opts, target};
+    for (size_t k = 0; k < numKernels; ++k) {
+      LoweredKernel lk = lowerKernel(kc, desc.kernelSources[k]);
+      if (source) scheduleForSource(lk.pipeline);
       modules.push_back(lk.pipeline.compile_to_module(lk.arguments, ModelDescription::kernelName(g.name, k), kernelTarget));
     }
-    if (opts.kind == OutputKind::CppSource) {
+    timer.stop("lowering the kernels: nncc's, then Halide's (one thread)");
+    if (source) {
       bytes = writeModelSource(g, params, desc, modules);  // SourceEmitter.cpp
+      if (opts.timePhases && opts.log) timer.print(*opts.log);
       return true;
     }
-    llvm::LLVMContext ctx;
-    std::unique_ptr<llvm::Module> m;
-    if (!modules.empty()) {
-      Halide::Module hm = Halide::link_modules(g.name + "_kernels", modules);
-      m = Halide::compile_module_to_llvm_module(hm, ctx);
-    }
     {
-      // The Halide runtime, from a trivial pipeline compiled with it (the
-      // pipeline itself is removed as dead code below).
       Halide::Func anchor(g.name + "_runtime_anchor");
       Halide::Var x;
       anchor(x) = 0.0f;
-      Halide::Module rm = Halide::Pipeline(anchor).compile_to_module({}, g.name + "_runtime_anchor", target);
-      std::unique_ptr<llvm::Module> runtime = Halide::compile_module_to_llvm_module(rm, ctx);
-      if (!m) m = std::move(runtime);
-      else if (llvm::Linker::linkModules(*m, std::move(runtime))) throw EmitFailure("linking the Halide runtime failed");
+      modules.push_back(Halide::Pipeline(anchor).compile_to_module({}, g.name + "_runtime_anchor", target));
     }
+    timer.start();
+    std::vector<std::string> bitcode(modules.size());
+    unsigned jobs = opts.jobs ? opts.jobs : defaultJobs();
+    parallelFor(modules.size(), jobs, [&](size_t k) { bitcode[k] = toBitcode(modules[k]); });
+    modules.clear();
+    timer.stop("the kernels and the Halide runtime to optimized LLVM IR (" + std::to_string(jobs) +
+               (jobs == 1 ? " thread)" : " threads)"));
+    timer.start();
+    llvm::LLVMContext ctx;
+    std::vector<std::unique_ptr<llvm::Module>> parts;
+    for (size_t k = 0; k <= numKernels; ++k) {
+      auto part = llvm::parseBitcodeFile(llvm::MemoryBufferRef(bitcode[k], ModelDescription::kernelName(g.name, k)), ctx);
+      if (!part) throw EmitFailure("cannot read back a kernel's bitcode: " + llvm::toString(part.takeError()));
+      std::string().swap(bitcode[k]);
+      parts.push_back(std::move(*part));
+    }
+    agreeOnStrictFloat(parts);
+    std::unique_ptr<llvm::Module> m = std::move(parts[0]);
+    for (size_t k = 1; k < parts.size(); ++k)
+      if (llvm::Linker::linkModules(*m, std::move(parts[k])))
+        throw EmitFailure(k == numKernels ? "linking the Halide runtime failed" : "linking the kernels failed");
     auto rt = llvm::parseBitcodeFile(
         x86 ? llvm::MemoryBufferRef(llvm::StringRef(reinterpret_cast<const char *>(nncc_runtime_bitcode_x86_64),
                                                     nncc_runtime_bitcode_x86_64_size),
@@ -470,6 +603,7 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
     if (llvm::Linker::linkModules(*m, std::move(*rt))) throw EmitFailure("linking the model runtime failed");
     std::set<std::string> exported = GlueBuilder(*m, g, params, desc).build();
     internalizeAllBut(*m, exported);
+    renumberUniqueNames(*m);
     std::string verifyMsg;
     llvm::raw_string_ostream vos(verifyMsg);
     if (llvm::verifyModule(*m, &vos)) throw EmitFailure("the linked module does not verify: " + vos.str());
@@ -479,12 +613,15 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
       dce.run(*m);
     }
 
+    timer.stop("linking, the model runtime, the descriptor");
     if (opts.kind == OutputKind::LLVMIR) {
       llvm::raw_string_ostream os(bytes);
       m->print(os, nullptr);
       os.flush();
+      if (opts.timePhases && opts.log) timer.print(*opts.log);
       return true;
     }
+    timer.start();
     if (x86) {
       LLVMInitializeX86TargetInfo();
       LLVMInitializeX86Target();
@@ -511,6 +648,8 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
     auto type = opts.kind == OutputKind::Assembly ? llvm::CGFT_AssemblyFile : llvm::CGFT_ObjectFile;
     if (tm->addPassesToEmitFile(pm, os, nullptr, type)) throw EmitFailure("the target cannot emit this file type");
     pm.run(*m);
+    timer.stop("LLVM code generation (one thread)");
+    if (opts.timePhases && opts.log) timer.print(*opts.log);
     if (opts.kind != OutputKind::StaticLibrary) {
       bytes.assign(buf.begin(), buf.end());
       return true;

@@ -26,7 +26,11 @@ struct EmitOptions {
   // no autotune, the cached choices are used and nothing is timed.
   bool autotune = false;
   std::string tuneCache;
-  std::ostream *log = nullptr;  // the autotuner's progress
+  // Threads compiling the kernels (nncc -j): 0 = defaultJobs() (the online
+  // CPUs), 1 = all on the calling thread. The output does not depend on it.
+  unsigned jobs = 0;
+  bool timePhases = false;      // --time-passes: print the emission phases' times to `log`
+  std::ostream *log = nullptr;  // the autotuner's progress, the timings
 };
 
 // Compiles `g` (already through the passes) with parameter values `params`

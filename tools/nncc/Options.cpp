@@ -30,7 +30,9 @@ const char *driverUsage() {
          "                         removal and dead-value elimination, -O2 also fusion\n"
          "  --disable-pass NAME    skip pass NAME of the -O pipeline (e.g. assign-layouts); repeatable\n"
          "  --print-after-all      print the IR after each pass to stderr\n"
-         "  --time-passes          print the time each pass took\n"
+         "  --time-passes          print the time each pass and each emission phase took\n"
+         "  -j N, --jobs N         generate the kernels' LLVM code on N threads (default: the\n"
+         "                         online CPUs); the output is the same for every N\n"
          "  --name NAME            symbol prefix (default: the model's name)\n"
          "  --max-memory BYTES     refuse a model whose parameters and activations at max_batch\n"
          "                         need more (default 4G; suffixes K, M, G, T)\n"
@@ -155,6 +157,17 @@ bool parseDriverOptions(const std::vector<std::string> &args, DriverOptions &o, 
       o.printAfterAll = true;
     } else if (a == "--time-passes") {
       o.timePasses = true;
+    } else if (a == "-j" || a.rfind("-j", 0) == 0 || a == "--jobs") {
+      std::string v;
+      if (a.size() > 2 && a[1] == 'j') v = a.substr(2);  // -j4
+      else if (!take(v)) return false;
+      char *end = nullptr;
+      long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || v[0] == '-' || v[0] == '+' || n < 1 || n > 1024) {
+        error = "-j/--jobs must be an integer in [1, 1024], found '" + v + "'";
+        return false;
+      }
+      o.jobs = static_cast<unsigned>(n);
     } else if (a == "--name") {
       if (!take(o.name)) return false;
     } else if (a == "--max-memory") {

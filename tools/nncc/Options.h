@@ -23,6 +23,7 @@ struct DriverOptions {
   bool printAfterAll = false;
   std::vector<std::string> disabledPasses;  // --disable-pass NAME (repeatable)
   bool timePasses = false;
+  unsigned jobs = 0;  // -j N / --jobs N: threads compiling the kernels (0: the online CPUs)
   std::string name;  // --name
   // --max-memory: the most bytes the parameters plus every activation at
   // max_batch may need (docs/reliability.md); checked before allocating.

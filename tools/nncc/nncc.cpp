@@ -151,6 +151,8 @@ int run(const std::vector<std::string> &args) {
     eo.schedule = opts.schedule;
     eo.autotune = opts.autotune;
     eo.tuneCache = opts.tuneCache;
+    eo.jobs = opts.jobs;
+    eo.timePhases = opts.timePasses;
     eo.log = &std::cerr;
     eo.kind = opts.emit == "obj"   ? OutputKind::Object
               : opts.emit == "lib" ? OutputKind::StaticLibrary
