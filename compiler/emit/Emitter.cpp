@@ -478,6 +478,20 @@ void renumberUniqueNames(llvm::Module &m) {
   };
   for (auto &f : m.functions()) renumber(f);
   for (auto &g : m.globals()) renumber(g);
+  // The code generator's temporaries come from the same counters ("t4157"):
+  // unnamed first, then named "t" in instruction order (LLVM makes them t,
+  // t1, t2, ... per function), so that the .ll is the same for every -j.
+  auto isTemp = [](llvm::StringRef n) {
+    return n.size() > 1 && n[0] == 't' && n.drop_front().find_first_not_of("0123456789") == llvm::StringRef::npos;
+  };
+  for (auto &f : m.functions()) {
+    std::vector<llvm::Instruction *> temps;
+    for (auto &bb : f)
+      for (auto &inst : bb)
+        if (isTemp(inst.getName())) temps.push_back(&inst);
+    for (llvm::Instruction *inst : temps) inst->setName("");
+    for (llvm::Instruction *inst : temps) inst->setName("t");
+  }
 }
 
 }  // namespace
