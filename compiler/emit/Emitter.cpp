@@ -478,20 +478,6 @@ void renumberUniqueNames(llvm::Module &m) {
   };
   for (auto &f : m.functions()) renumber(f);
   for (auto &g : m.globals()) renumber(g);
-  // The code generator's temporaries come from the same counters ("t4157"):
-  // unnamed first, then named "t" in instruction order (LLVM makes them t,
-  // t1, t2, ... per function), so that the .ll is the same for every -j.
-  auto isTemp = [](llvm::StringRef n) {
-    return n.size() > 1 && n[0] == 't' && n.drop_front().find_first_not_of("0123456789") == llvm::StringRef::npos;
-  };
-  for (auto &f : m.functions()) {
-    std::vector<llvm::Instruction *> temps;
-    for (auto &bb : f)
-      for (auto &inst : bb)
-        if (isTemp(inst.getName())) temps.push_back(&inst);
-    for (llvm::Instruction *inst : temps) inst->setName("");
-    for (llvm::Instruction *inst : temps) inst->setName("t");
-  }
 }
 
 }  // namespace
@@ -629,6 +615,12 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
 
     timer.stop("linking, the model runtime, the descriptor");
     if (opts.kind == OutputKind::LLVMIR) {
+      // The code generator names its temporaries from Halide's process-wide
+      // counters too ("t4157", "a400"), in whichever order the workers ran:
+      // unnamed, they print as %N in instruction order, the same for every -j.
+      for (auto &f : m->functions())
+        for (auto &bb : f)
+          for (auto &inst : bb) inst.setName("");
       llvm::raw_string_ostream os(bytes);
       m->print(os, nullptr);
       os.flush();
