@@ -19,16 +19,16 @@ using Halide::Func;
 struct PoolGeom {
   int kh, kw, sh, sw, pt, pl, pb, pr, h, w;
 
-  explicit PoolGeom(const OpArgs &a) {
-    const auto &k = a.op.intsAttr("size");
-    const auto &s = a.op.intsAttr("stride");
-    const auto &p = a.op.intsAttr("padding");  // [t, l, b, r]
-    if (a.in().shape.size() != 3 || a.outShape.size() != 3)
-      throw LoweringError(a.op.name + ": pooling needs images, got " + shapeStr(a.in().shape));
+  PoolGeom(const Op &op, const Shape &in, const Shape &out) {
+    const auto &k = op.intsAttr("size");
+    const auto &s = op.intsAttr("stride");
+    const auto &p = op.intsAttr("padding");  // [t, l, b, r]
+    if (in.size() != 3 || out.size() != 3) throw LoweringError(op.name + ": pooling needs images, got " + shapeStr(in));
     kh = int(k[0]), kw = int(k[1]), sh = int(s[0]), sw = int(s[1]);
     pt = int(p[0]), pl = int(p[1]), pb = int(p[2]), pr = int(p[3]);
-    h = int(a.in().shape[1]), w = int(a.in().shape[2]);
+    h = int(in[1]), w = int(in[2]);
   }
+  explicit PoolGeom(const OpArgs &a) : PoolGeom(a.op, a.in().shape, a.outShape) {}
 };
 
 // The maximum as PyTorch takes it: v replaces m when larger or NaN.
@@ -52,8 +52,37 @@ const LValue &imageInput(const OpArgs &a) {
   return a.in();
 }
 
-Func lowerRowPool(const OpArgs &a, Func conv, int block);
-bool poolTilesInput(const PoolGeom &p);
+// A fused pool whose windows tile the convolution's result (stride = size,
+// no padding, every window inside): its rows can be pooled as soon as the
+// convolution has computed them. The pool is then a pure Func over the taps,
+// folded in the order of the reductions above (the same floats).
+Func lowerRowPool(const OpArgs &a, Func conv, int block) {
+  PoolGeom p(a);
+  Dims d = a.outDims();
+  Halide::Var x = d.vars[0], y = d.vars[1], c = d.vars[2], n = d.vars[3];
+  Expr acc;
+  for (int j = 0; j < p.kh; ++j)
+    for (int i = 0; i < p.kw; ++i) {
+      Expr v = conv(x * p.sw + i, y * p.sh + j, c, n);
+      acc = !acc.defined() ? (a.op.kind == OpKind::MaxPool2D ? maxNaN(f32(-std::numeric_limits<float>::infinity()), v) : v)
+                           : (a.op.kind == OpKind::MaxPool2D ? maxNaN(acc, v) : acc + v);
+    }
+  if (a.op.kind == OpKind::AvgPool2D) acc = acc / f32(double(p.kh) * double(p.kw));
+  Func out(a.name());
+  out(x, y, c, n) = acc;
+  // Tasks of (channel block, sample), each pooling its rows one at a time:
+  // the convolution computes the rows of one pooled row, in registers and a
+  // few KB of whole channel vectors, then the pool reads them.
+  Halide::Var co("co"), ci("ci"), task("task");
+  const int lanes = a.opts.target.natural_vector_size(Halide::Float(32));
+  out.compute_root().split(c, co, ci, block).reorder(ci, x, y, co, n).vectorize(ci, std::min(lanes, block));
+  out.fuse(co, n, task).parallel(task);
+  return out;
+}
+
+bool poolTilesInput(const PoolGeom &p) {
+  return p.kh == p.sh && p.kw == p.sw && p.pt == 0 && p.pl == 0 && p.pb == 0 && p.pr == 0;
+}
 
 }  // namespace
 
@@ -120,57 +149,18 @@ Func lowerGlobalMaxPool2D(const OpArgs &a) {
   return out;
 }
 
-namespace {
-
-// A fused pool whose windows tile the convolution's result (stride = size,
-// no padding, every window inside): its rows can be pooled as soon as the
-// convolution has computed them. The pool is then a pure Func over the taps,
-// folded in the order of the reductions above (the same floats).
-Func lowerRowPool(const OpArgs &a, Func conv, int block) {
-  PoolGeom p(a);
-  Dims d = a.outDims();
-  Halide::Var x = d.vars[0], y = d.vars[1], c = d.vars[2], n = d.vars[3];
-  Expr acc;
-  for (int j = 0; j < p.kh; ++j)
-    for (int i = 0; i < p.kw; ++i) {
-      Expr v = conv(x * p.sw + i, y * p.sh + j, c, n);
-      acc = !acc.defined() ? (a.op.kind == OpKind::MaxPool2D ? maxNaN(f32(-std::numeric_limits<float>::infinity()), v) : v)
-                           : (a.op.kind == OpKind::MaxPool2D ? maxNaN(acc, v) : acc + v);
-    }
-  if (a.op.kind == OpKind::AvgPool2D) acc = acc / f32(double(p.kh) * double(p.kw));
-  Func out(a.name());
-  out(x, y, c, n) = acc;
-  // Tasks of (channel block, sample), each pooling its rows one at a time:
-  // the convolution computes the rows of one pooled row, in registers and a
-  // few KB of whole channel vectors, then the pool reads them.
-  Halide::Var co("co"), ci("ci"), task("task");
-  const int lanes = a.opts.target.natural_vector_size(Halide::Float(32));
-  out.compute_root().split(c, co, ci, block).reorder(ci, x, y, co, n).vectorize(ci, std::min(lanes, block));
-  out.fuse(co, n, task).parallel(task);
-  return out;
-}
-
-bool poolTilesInput(const PoolGeom &p) {
-  return p.kh == p.sh && p.kw == p.sw && p.pt == 0 && p.pl == 0 && p.pb == 0 && p.pr == 0;
-}
-
-}  // namespace
-
 Func lowerPooledConv2D(const OpArgs &a) {
   OpArgs conv = a;
   conv.outShape = a.op.fused.poolInput;
   Op poolOp = fusedPoolOp(a.op);
-  // The pool's geometry, to see whether its windows tile the result.
-  LValue probe{Func(), conv.outShape};
-  OpArgs pa{a.g, poolOp, a.opts, a.namer, {&probe}, {}, a.outShape};
-  PoolGeom geom(pa);
+  PoolGeom geom(poolOp, conv.outShape, a.outShape);
   const bool rows = a.opts.schedule && a.opts.vectorize && poolTilesInput(geom) &&
                     (int64_t(a.outShape[1]) - 1) * geom.sh + geom.kh <= geom.h &&
                     (int64_t(a.outShape[2]) - 1) * geom.sw + geom.kw <= geom.w;
   Halide::LoopLevel at;  // the pool's row loop, set once the pool exists
   ConvResult r = lowerConv2DResult(conv, rows ? &at : nullptr);
   LValue in{r.f, conv.outShape};
-  pa.inputs = {&in};
+  OpArgs pa{a.g, poolOp, a.opts, a.namer, {&in}, {}, a.outShape};
   if (!r.block) return lowererFor(poolOp.kind)(pa);  // the result whole, then the pool's own kernel
   Func out = lowerRowPool(pa, r.f, r.block);
   at.set(Halide::LoopLevel(out, out.args()[1]));
