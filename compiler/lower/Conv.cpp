@@ -72,14 +72,36 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
   // The weight in blocks of `block` output channels (ConvWeightPacking),
   // packed by the caller (prepacked) or here.
   const int block = t.vectors * lanes;
-  ConvWeightPacking wp = convWeightPacking(c, width, m, p.opts.choice);
+  ConvWeightPacking wp = convWeightPacking(c, p.outShape, m, p.opts.choice);
   Func pw = p.packedWeight.defined() ? Func(p.packedWeight) : wp.define(p.weight, p.name("packed_w"));
-  Halide::RDom r({{0, c.cin}, {0, c.kw}, {0, c.kh}}, p.name("r"));
-  Func acc(p.name("acc"));
-  acc(x, y, f, n) = initialValue(p, f);
-  acc(x, y, f, n) += wp.read(pw, f, r.x, r.y, r.z) * pin(r.x, x * c.sw + r.y * c.dw, y * c.sh + r.z * c.dh, n);
+  // The reduction over the input channels in chunks (ConvWeightPacking::
+  // chunk). At the root the chunks are the outer loop of the block
+  // (`chunkLoops`): the tile's accumulators start at 0 per chunk and `total`
+  // sums the chunks over the block's rows, so the chunk's weights are read
+  // from memory once and from L1 for every other row. In a fused
+  // consumer's loop the tile reduces over all chunks itself.
+  const int chunks = wp.chunks(), chunkChannels = wp.chunkChannels();
+  const bool chunkLoops = chunks > 1 && !p.at;
+  Halide::Region ranges{{0, chunkChannels}, {0, c.kw}, {0, c.kh}};
+  if (chunks > 1 && !chunkLoops) ranges.push_back({0, chunks});
+  Halide::RDom r(ranges, p.name("r"));
+  Halide::RDom rk(0, chunks, p.name("rk"));
+  Var k("k");
+  Expr ko = chunkLoops ? Expr(k) : chunks > 1 ? Expr(r[3]) : Expr(0);
+  Expr ci0 = ko * chunkChannels + r.x;
+  Func acc(p.name("acc")), total(p.name("total"));
+  std::vector<Var> accArgs{x, y, f, n};
+  if (chunkLoops) accArgs.push_back(k);
+  acc(accArgs) = chunkLoops ? Expr(0.f) : initialValue(p, f);
+  acc(accArgs) += wp.read(pw, f, ko, r.x, r.y, r.z) * pin(ci0, x * c.sw + r.y * c.dw, y * c.sh + r.z * c.dh, n);
   Func raw(p.rawName);
-  raw(x, y, f, n) = acc(x, y, f, n);
+  if (chunkLoops) {
+    total(x, y, f, n) = initialValue(p, f);
+    total(x, y, f, n) += acc(x, y, f, n, rk);
+    raw(x, y, f, n) = total(x, y, f, n);
+  } else {
+    raw(x, y, f, n) = acc(x, y, f, n);
+  }
 
   // The repacks: channel vectors when there are enough channels, else
   // vectors of columns.
@@ -115,18 +137,37 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
     } else {
       out.reorder_storage(of, ox, oy, on);  // a few rows of whole channel vectors, read by the consumer
     }
-    acc.compute_at(out, xo)
+    Halide::LoopLevel tileAt(out, xo);
+    if (chunkLoops) {
+      // The block's sums, in L1 (rows x width x block floats): per chunk
+      // of input channels, every row's tiles; the chunk's weights (chunk x
+      // taps x block floats) stay in L1 across the rows.
+      Var tf("tf"), tx("tx"), txi("txi");
+      total.compute_at(out, task).bound_extent(f, block).reorder_storage(f, x, y, n).vectorize(f, lanes);
+      total.update()
+          .split(f, tf, f, block, TailStrategy::RoundUp)
+          .split(x, tx, txi, t.cols, TailStrategy::RoundUp)
+          .reorder(f, txi, tx, y, n, tf, rk)
+          .vectorize(f, lanes)
+          .unroll(f)
+          .unroll(txi);
+      tileAt = Halide::LoopLevel(total, tx);  // its last stage, the update
+    }
+    acc.compute_at(tileAt)
         .bound_extent(f, t.vectors * lanes)
         .bound_extent(x, t.cols)
         .bound_extent(y, 1)
-        .bound_extent(n, 1)
-        .reorder_storage(f, x, y, n)
-        .reorder(f, x, y, n)
-        .vectorize(f, lanes)
-        .unroll(f)
-        .unroll(x);
-    acc.update().reorder(f, x, r.x, r.y, r.z, y, n).vectorize(f, lanes).unroll(f).unroll(x);
-    unrollReduction(acc.update(), r.x, c.cin);
+        .bound_extent(n, 1);
+    std::vector<Halide::VarOrRVar> pureOrder{f, x, y, n}, updateOrder{f, x, r.x, r.y, r.z};
+    if (chunks > 1 && !chunkLoops) updateOrder.push_back(r[3]);
+    updateOrder.push_back(y), updateOrder.push_back(n);
+    if (chunkLoops) {
+      acc.bound_extent(k, 1);
+      pureOrder.push_back(k), updateOrder.push_back(k);
+    }
+    acc.reorder_storage(f, x, y, n).reorder(pureOrder).vectorize(f, lanes).unroll(f).unroll(x);
+    acc.update().reorder(updateOrder).vectorize(f, lanes).unroll(f).unroll(x);
+    unrollReduction(acc.update(), r.x, chunkChannels);
   });
 }
 
@@ -191,28 +232,43 @@ Func convDirect(const ConvProblem &p, const MachineShape &m) {
 
 }  // namespace
 
-Shape ConvWeightPacking::shape() const { return {cout / block, kh * kw, cin, block}; }
+Shape ConvWeightPacking::shape() const { return {cout / block * chunks(), kh * kw, chunkChannels(), block}; }
 
 Func ConvWeightPacking::define(const std::function<Expr(Expr, Expr, Expr, Expr)> &weight, const std::string &name) const {
-  Halide::Var f("f"), ci("ci"), tap("tap"), fb("fb");
+  Halide::Var f("f"), cc("cc"), tap("tap"), q("q");
   Func packed(name);
-  packed(f, ci, tap, fb) = weight(tap % kw, tap / kw, ci, fb * block + f);
+  Expr ci = chunks() > 1 ? (q % chunks()) * chunkChannels() + cc : Expr(cc);
+  Expr fb = chunks() > 1 ? q / chunks() : Expr(q);
+  packed(f, cc, tap, q) = weight(tap % kw, tap / kw, ci, fb * block + f);
   return packed;
 }
 
-Expr ConvWeightPacking::read(const Func &packed, Expr f, Expr ci, Expr kx, Expr ky) const {
-  return packed(f % block, ci, kx + kw * ky, f / block);
+Expr ConvWeightPacking::read(const Func &packed, Expr f, Expr ko, Expr ki, Expr kx, Expr ky) const {
+  return packed(f % block, ki, kx + kw * ky, (f / block) * chunks() + ko);
 }
 
 void ConvWeightPacking::schedule(Func packed, const MachineShape &m) const {
-  std::vector<Halide::Var> v = packed.args();  // f, ci, tap, fb
+  std::vector<Halide::Var> v = packed.args();  // f, cc, tap, q
   packed.bound(v[0], 0, block).vectorize(v[0], m.lanes).unroll(v[0]).reorder(v[0], v[2], v[1], v[3]).parallel(v[3]);
 }
 
-ConvWeightPacking convWeightPacking(const ConvGeom &c, int width, const MachineShape &m, const ScheduleChoice &choice) {
-  ConvTile t = chooseConvTile(m, c.cout, width, choice);
+// The input channels of one chunk, or 0 for no chunks: a layer whose block
+// of results is small (at most 8 KB: few output pixels, so the block's
+// weights are a long stream used by few tiles) and whose input channels
+// split into at least 4 chunks of 16.
+static int convChunkChannels(const ConvGeom &c, const Shape &outShape, int block) {
+  constexpr int kChunk = 16, kMaxBlockBytes = 8 << 10;
+  const int64_t pixels = outShape[1] * outShape[2];
+  if (c.cin % kChunk != 0 || c.cin < 4 * kChunk || pixels * block * 4 > kMaxBlockBytes) return 0;
+  return kChunk;
+}
+
+ConvWeightPacking convWeightPacking(const ConvGeom &c, const Shape &outShape, const MachineShape &m,
+                                   const ScheduleChoice &choice) {
+  ConvTile t = chooseConvTile(m, c.cout, int(outShape[2]), choice);
   ConvWeightPacking wp;
   wp.block = t.vectors * m.lanes, wp.cin = c.cin, wp.kh = c.kh, wp.kw = c.kw, wp.cout = c.cout;
+  wp.chunk = convChunkChannels(c, outShape, wp.block);
   return wp;
 }
 
@@ -227,7 +283,7 @@ bool channelsInnermostApplies(const ConvGeom &c, const MachineShape &m, Layout o
 int convChannelBlock(const ConvProblem &p) {
   MachineShape m = machineShape(p.opts);
   if (!channelsInnermostApplies(p.geom, m, p.outLayout)) return 0;
-  return convWeightPacking(p.geom, int(p.outShape[2]), m, p.opts.choice).block;
+  return convWeightPacking(p.geom, p.outShape, m, p.opts.choice).block;
 }
 
 Func lowerConvKernel(const ConvProblem &p) {
@@ -246,7 +302,7 @@ std::optional<ConvWeightPacking> prepackedConvWeight(const Graph &g, const Op &o
   ConvGeom c = geomOf(op, g.value(op.inputs.at(0)).shape, result);
   MachineShape m = machineShape(opts);
   if (!channelsInnermostApplies(c, m, out.layout)) return std::nullopt;
-  return convWeightPacking(c, int(result[2]), m, opts.choice);
+  return convWeightPacking(c, result, m, opts.choice);
 }
 
 // out(x, y, f, n) = bias(f) + sum over (kx, ky, ci) of

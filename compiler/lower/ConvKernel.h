@@ -51,32 +51,39 @@ struct ConvProblem {
 };
 
 // How the channels-innermost kernel wants its weight: in blocks of `block`
-// output channels, each block one contiguous stream in the order the
-// register tile reads it, as the 4-D buffer
-//   packed(f, ci, tap, fb) = weight(tap % kw, tap / kw, ci, fb * block + f)
+// output channels and chunks of `chunk` input channels (0: one chunk of all
+// cin), each (block, chunk) one contiguous stream in the order the register
+// tile reads it, as the 4-D buffer
+//   packed(f, cc, tap, q) = weight(tap % kw, tap / kw, (q % chunks) * chunk + cc, (q / chunks) * block + f)
 // (Halide dims, f innermost; tap = kx + kw * ky). The in-kernel repack and
 // the prepack kernel (lowerConvWeightPackKernel) both use this one
 // definition.
 struct ConvWeightPacking {
   int block = 0, cin = 0, kh = 1, kw = 1, cout = 0;
+  int chunk = 0;
 
-  // The packed buffer's row-major shape [cout / block, kh * kw, cin, block].
+  int chunkChannels() const { return chunk > 0 ? chunk : cin; }
+  int chunks() const { return cin / chunkChannels(); }
+  // The packed buffer's row-major shape [cout / block * chunks, kh * kw, chunk channels, block].
   Shape shape() const;
-  // The packed weight as a Func of (f, ci, tap, fb) from the weight accessor,
+  // The packed weight as a Func of (f, cc, tap, q) from the weight accessor,
   // unscheduled.
   Halide::Func define(const std::function<Halide::Expr(Halide::Expr kx, Halide::Expr ky, Halide::Expr ci,
                                                        Halide::Expr f)> &weight,
                       const std::string &name) const;
-  // The packed weight of output channel f, input channel ci and tap (kx, ky).
-  Halide::Expr read(const Halide::Func &packed, Halide::Expr f, Halide::Expr ci, Halide::Expr kx,
+  // The packed weight of output channel f, input channel ko * chunk + ki and
+  // tap (kx, ky).
+  Halide::Expr read(const Halide::Func &packed, Halide::Expr f, Halide::Expr ko, Halide::Expr ki, Halide::Expr kx,
                     Halide::Expr ky) const;
   // The repack's loops: f vectorized innermost, then the taps, parallel
   // over the blocks.
   void schedule(Halide::Func packed, const MachineShape &m) const;
 };
-// The packing of a channels-innermost conv2d (its block from the register
-// tile chooseConvTile picks for `choice`).
-ConvWeightPacking convWeightPacking(const ConvGeom &c, int width, const MachineShape &m, const ScheduleChoice &choice);
+// The packing of a channels-innermost conv2d with result shape `outShape`
+// ([cout, H, W]; its block from the register tile chooseConvTile picks for
+// `choice`).
+ConvWeightPacking convWeightPacking(const ConvGeom &c, const Shape &outShape, const MachineShape &m,
+                                   const ScheduleChoice &choice);
 
 // Whether the scheduled kernels apply (schedule and vectorize on, not the
 // benchmark's baseline).

@@ -240,6 +240,20 @@ TEST(GradientCheck, ConvWeightGradientInChunks) {
                  5, 2e-2, 2e-3, {"b.weight", "c.weight"});
 }
 
+// A data gradient reduced over chunks of input channels: b's (64 output
+// channels, so its data gradient reduces over 64 channels of 4 x 4 pixels,
+// ConvWeightPacking::chunk); c's forward pass too. a's parameters see it.
+TEST(GradientCheck, ConvDataGradientInInputChannelChunks) {
+  checkGradients(std::string(kHead) + R"("inputs": [{"name": "x", "shape": [3, 4, 4]}],
+    "layers": [{"type": "conv2d", "name": "a", "filters": 16, "kernel": 3, "padding": 1, "activation": "tanh"},
+               {"type": "conv2d", "name": "b", "filters": 64, "kernel": 3, "padding": 1, "activation": "tanh"},
+               {"type": "conv2d", "name": "c", "filters": 16, "kernel": 3, "padding": 1},
+               {"type": "global_avgpool2d", "name": "gap"}, {"type": "dense", "name": "o", "units": 3}],
+    "outputs": ["o"],
+    "training": {"loss": {"type": "softmax_cross_entropy"}, "optimizer": {"type": "sgd"}}})",
+                 3, 2e-2, 2e-3, {"a.weight", "a.bias", "b.bias"});
+}
+
 // Strided data gradients on the direct tile: grouped at stride 2, and
 // stride 2 x 2 with dilation 2 across and asymmetric padding.
 TEST(GradientCheck, StridedConvDataGradientsOnTheDirectTile) {

@@ -2,7 +2,7 @@
 // against the reference interpreter, one test per schedule variant and the
 // shapes that reach each of its code paths: the channels-innermost register
 // tile (column tails, narrow rows, 1x1, stride, dilation, padding, channel
-// blocks of 1-3 vectors, the softmax epilogue), the direct NCHW tile (first
+// blocks of 1-3 vectors, the softmax epilogue, input channels in chunks), the direct NCHW tile (first
 // layers, channels that are not whole vectors, groups, depthwise, rows
 // narrower than a vector), and the dense dot-product tile (feature
 // remainders, unit tails, fewer features than a vector). Each model runs at
@@ -74,6 +74,23 @@ TEST(LowerConvSchedule, ChannelsInnermostSmallSpatial) {
   expectMatchesReference(model("[24, 8, 8]", {
       {"s8", R"("type": "conv2d", "filters": 48, "kernel": 3, "padding": 1, "activation": "tanh")"},
       {"s8_s2", R"("type": "conv2d", "filters": 32, "kernel": 3, "stride": 2, "padding": 1)"}}),
+      kBatches);
+}
+
+// Few output pixels and at least 64 input channels: the reduction in chunks
+// of 16 input channels (ConvWeightPacking::chunk), the chunks the outer loop
+// of each block of channels, summed in `total`; with stride, dilation,
+// padding, 1x1, a row narrower than the tile and two blocks of channels.
+TEST(LowerConvSchedule, ChannelsInnermostInputChannelChunks) {
+  expectMatchesReference(model("[64, 4, 5]", {
+      {"k3", R"("type": "conv2d", "filters": 32, "kernel": 3, "padding": 1, "activation": "relu")"},
+      {"k3_s2", R"("type": "conv2d", "filters": 64, "kernel": 3, "stride": 2, "padding": [1, 0, 1, 1])"},
+      {"k1", R"("type": "conv2d", "filters": 16, "kernel": 1, "use_bias": false)"},
+      {"dil", R"("type": "conv2d", "filters": 32, "kernel": 2, "dilation": 2, "padding": 1, "activation": "tanh")"},
+      {"wide", R"("type": "conv2d", "inputs": ["k3"], "filters": 64, "kernel": 3, "padding": 1)"}}),
+      kBatches);
+  expectMatchesReference(model("[128, 3, 3]", {
+      {"c3", R"("type": "conv2d", "filters": 128, "kernel": 3, "padding": 1, "activation": "relu")"}}),
       kBatches);
 }
 
