@@ -334,9 +334,10 @@ ConvResult lowerConv2DResult(const OpArgs &a, const Halide::LoopLevel *at) {
     }
     const Attr &act = a.op.attr("activation");
     bool softmax = act.hasActivation && (act.act.kind == OpKind::Softmax || act.act.kind == OpKind::LogSoftmax);
-    int block = at && !softmax ? convChannelBlock(p) : 0;
+    const int channelBlock = convChannelBlock(p);
+    int block = at && !softmax ? channelBlock : 0;
     if (block) p.at = *at;
-    return {lowerConvKernel(p), block};
+    return {lowerConvKernel(p), block, channelBlock > 0};
   }
   Dims d = dimsOf(a.outShape);
   Halide::Var x = d.vars[0], y = d.vars[1], f = d.vars[2], n = d.vars[3];

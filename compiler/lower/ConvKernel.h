@@ -108,10 +108,14 @@ int convChannelBlock(const ConvProblem &p);
 // OpArgs::outShape is the convolution's own. With `at` (a fused pool's row
 // loop), a channels-innermost kernel is computed there and its block of
 // channels is returned; otherwise (at null, or the direct or generic kernel
-// or a softmax epilogue, which compute the result at the root) 0.
+// or a softmax epilogue, which compute the result at the root) 0. Also
+// whether the channels-innermost kernel computed it (its vectors are
+// channels: a consumer in the same kernel wants it stored channels
+// innermost).
 struct ConvResult {
   Halide::Func f;
   int block = 0;
+  bool channelsInnermost = false;  // the channels-innermost kernel computed it
 };
 ConvResult lowerConv2DResult(const OpArgs &a, const Halide::LoopLevel *at);
 

@@ -56,17 +56,30 @@ const LValue &imageInput(const OpArgs &a) {
 // no padding, every window inside): its rows can be pooled as soon as the
 // convolution has computed them. The pool is then a pure Func over the taps,
 // folded in the order of the reductions above (the same floats).
+// The window's maximum or sum as one expression of its taps tap(i, j),
+// folded in the order of the reductions below (rows outer, columns inner):
+// the same floats.
+Expr foldWindow(OpKind kind, const PoolGeom &p, const std::function<Expr(int i, int j)> &tap) {
+  Expr acc;
+  for (int j = 0; j < p.kh; ++j)
+    for (int i = 0; i < p.kw; ++i) {
+      Expr v = tap(i, j);
+      acc = !acc.defined() ? (kind == OpKind::MaxPool2D ? maxNaN(f32(-std::numeric_limits<float>::infinity()), v) : v)
+                           : (kind == OpKind::MaxPool2D ? maxNaN(acc, v) : acc + v);
+    }
+  return acc;
+}
+
+// Windows of at most this many taps are one expression (foldWindow), a pure
+// Func: no initial pass over the output, vectorized along the stored
+// innermost dimension like any element-wise op.
+constexpr int kMaxUnrolledWindow = 16;
+
 Func lowerRowPool(const OpArgs &a, Func conv, int block) {
   PoolGeom p(a);
   Dims d = a.outDims();
   Halide::Var x = d.vars[0], y = d.vars[1], c = d.vars[2], n = d.vars[3];
-  Expr acc;
-  for (int j = 0; j < p.kh; ++j)
-    for (int i = 0; i < p.kw; ++i) {
-      Expr v = conv(x * p.sw + i, y * p.sh + j, c, n);
-      acc = !acc.defined() ? (a.op.kind == OpKind::MaxPool2D ? maxNaN(f32(-std::numeric_limits<float>::infinity()), v) : v)
-                           : (a.op.kind == OpKind::MaxPool2D ? maxNaN(acc, v) : acc + v);
-    }
+  Expr acc = foldWindow(a.op.kind, p, [&](int i, int j) { return conv(x * p.sw + i, y * p.sh + j, c, n); });
   if (a.op.kind == OpKind::AvgPool2D) acc = acc / f32(double(p.kh) * double(p.kw));
   Func out(a.name());
   out(x, y, c, n) = acc;
@@ -91,8 +104,15 @@ Func lowerMaxPool2D(const OpArgs &a) {
   Dims d = a.outDims();
   Halide::Var x = d.vars[0], y = d.vars[1], c = d.vars[2], n = d.vars[3];
   Func padded = padXY(a.in(), f32(-std::numeric_limits<float>::infinity()), a.name("padded"));
-  Halide::RDom r({{0, p.kw}, {0, p.kh}}, a.name("r"));
   Func out(a.name());
+  if (p.kh * p.kw <= kMaxUnrolledWindow) {
+    out(x, y, c, n) = foldWindow(OpKind::MaxPool2D, p, [&](int i, int j) {
+      return padded(x * p.sw - p.pl + i, y * p.sh - p.pt + j, c, n);
+    });
+    schedulePointwise(out, d, a.opts);
+    return out;
+  }
+  Halide::RDom r({{0, p.kw}, {0, p.kh}}, a.name("r"));
   out(x, y, c, n) = f32(-std::numeric_limits<float>::infinity());
   out(x, y, c, n) = maxNaN(out(x, y, c, n), padded(x * p.sw - p.pl + r.x, y * p.sh - p.pt + r.y, c, n));
   scheduleWindowPool(out, d, r, a.opts);
@@ -108,8 +128,13 @@ Func lowerAvgPool2D(const OpArgs &a) {
   Halide::RDom r({{0, p.kw}, {0, p.kh}}, a.name("r"));
   Func sum(a.name("sum")), out(a.name());
   Expr x0 = x * p.sw - p.pl, y0 = y * p.sh - p.pt;  // the window's start in the input
-  sum(x, y, c, n) = 0.f;
-  sum(x, y, c, n) += padded(x0 + r.x, y0 + r.y, c, n);
+  const bool unrolled = p.kh * p.kw <= kMaxUnrolledWindow;
+  if (unrolled) {
+    sum(x, y, c, n) = foldWindow(OpKind::AvgPool2D, p, [&](int i, int j) { return padded(x0 + i, y0 + j, c, n); });
+  } else {
+    sum(x, y, c, n) = 0.f;
+    sum(x, y, c, n) += padded(x0 + r.x, y0 + r.y, c, n);
+  }
   // The window clipped to the padded input (count_include_pad) or to the input.
   Expr rows = includePad ? Halide::min(y0 + p.kh, p.h + p.pb) - y0
                          : Halide::min(y0 + p.kh, p.h) - Halide::max(y0, 0);
@@ -117,7 +142,7 @@ Func lowerAvgPool2D(const OpArgs &a) {
                          : Halide::min(x0 + p.kw, p.w) - Halide::max(x0, 0);
   Expr divisor = Halide::max(rows * cols, 1);
   out(x, y, c, n) = sum(x, y, c, n) / Halide::cast<float>(divisor);
-  scheduleWindowPool(sum, d, r, a.opts);
+  if (!unrolled) scheduleWindowPool(sum, d, r, a.opts);  // else inlined
   schedulePointwise(out, d, a.opts);
   return out;
 }
@@ -161,7 +186,14 @@ Func lowerPooledConv2D(const OpArgs &a) {
   ConvResult r = lowerConv2DResult(conv, rows ? &at : nullptr);
   LValue in{r.f, conv.outShape};
   OpArgs pa{a.g, poolOp, a.opts, a.namer, {&in}, {}, a.outShape};
-  if (!r.block) return lowererFor(poolOp.kind)(pa);  // the result whole, then the pool's own kernel
+  if (!r.block) {
+    // The result whole, then the pool's own schedule. The channels-innermost
+    // kernel's vectors are channels: stored so, its stores and a
+    // channels-last pool's loads are whole vectors (stored planar, each
+    // lane of a store and of a pool's load went to its own plane).
+    if (r.channelsInnermost && a.outDims().inner == 2) r.f.reorder_storage(r.f.args()[2], r.f.args()[0], r.f.args()[1], r.f.args()[3]);
+    return lowererFor(poolOp.kind)(pa);
+  }
   Func out = lowerRowPool(pa, r.f, r.block);
   at.set(Halide::LoopLevel(out, out.args()[1]));
   return out;
