@@ -198,6 +198,18 @@ static int64_t ref_floats(const nncc_buffer_ref *r, int batch) {
   return r->batched ? n * batch : n;
 }
 
+/* The bytes of parameters (raw or prepacked) step `s` reads. */
+static int64_t step_param_bytes(const nncc_model_desc *d, const nncc_step *s) {
+  int64_t bytes = 0;
+  int32_t j;
+  for (j = 0; j < s->num_refs; ++j) {
+    const nncc_buffer_ref *r = &d->refs[s->first_ref + j];
+    if (r->kind == NNCC_REF_PARAM || r->kind == NNCC_REF_PACKED)
+      bytes += (int64_t)sizeof(float) * ref_floats(r, 1);
+  }
+  return bytes;
+}
+
 /* Zeroed, 128-byte aligned floats (at least one). */
 static float *aligned_floats(int64_t n) {
   void *p = NULL;
@@ -378,7 +390,8 @@ int nncc_run_program(nncc_instance *m, const nncc_program *p, int32_t num_steps,
       const nncc_buffer_ref *ref = &d->refs[s->first_ref + j];
       m->args[1 + j] = ref->kind == NNCC_REF_SCALAR ? (void *)(m->scalars + ref->offset) : (void *)&m->ref_bufs[s->first_ref + j];
     }
-    m->serial_kernel = s->work >= 0 && s->work * (int64_t)batch < NNCC_PARALLEL_MIN_WORK;
+    m->serial_kernel = s->work >= 0 && s->work * (int64_t)batch < NNCC_PARALLEL_MIN_WORK &&
+                       step_param_bytes(d, s) < NNCC_PARALLEL_MIN_PARAM_BYTES;
     r = d->kernels[s->kernel](m->args);
     m->serial_kernel = 0;
     if (r != 0)

@@ -28,6 +28,11 @@
  * about 80 us on one core: below it two threads lose more to the wake-up
  * and the shared caches than they gain (measured on LeNet-5 and the MLP). */
 #define NNCC_PARALLEL_MIN_WORK ((int64_t)1 << 24)
+/* ... unless the step reads at least this many bytes of parameters: a
+ * layer whose weights do not fit one core's L2 (VGG's 4096 -> 256 dense,
+ * ResNet-18's classifier at batch 1) streams them from memory, and two
+ * cores each streaming half are faster than one streaming all. */
+#define NNCC_PARALLEL_MIN_PARAM_BYTES ((int64_t)2 << 20)
 #define NNCC_MAX_HEADER (100u * 1024u * 1024u)
 #define NNCC_ERR_SIZE 1024
 

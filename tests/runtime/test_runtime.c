@@ -308,12 +308,15 @@ static void test_two_threads(void) {
 
 /* A channels-last ref gets the strides (C, C*W, 1) for (x, y, c); a step
  * whose work x batch is under NNCC_PARALLEL_MIN_WORK runs its parallel loops
- * on the calling thread alone, whatever set_threads says. */
+ * on the calling thread alone, whatever set_threads says, unless it reads
+ * NNCC_PARALLEL_MIN_PARAM_BYTES of parameters (then its loops are shared). */
 static pthread_t g_cl_caller;
 static int g_cl_off_caller, g_cl_layout_ok, g_cl_calls;
 
 static int cl_task(void *uc, int n, uint8_t *closure) {
+  struct timespec pause = {0, 100000}; /* 0.1 ms: long enough for the workers to take some */
   (void)uc, (void)n, (void)closure;
+  nanosleep(&pause, NULL);
   if (!pthread_equal(pthread_self(), g_cl_caller))
     __atomic_add_fetch(&g_cl_off_caller, 1, __ATOMIC_RELAXED);
   return 0;
@@ -358,6 +361,28 @@ static void test_channels_last_and_small_steps(void) {
   CHECK(g_cl_layout_ok);
   CHECK(g_cl_off_caller == 0);
   nncc_rt_destroy(m);
+
+  /* The same step with its bias ref replaced by 2 MB of prepacked weights. */
+  {
+    static const nncc_buffer_ref big_refs[] = {{NNCC_REF_INPUT, 0, 0, 3, 1, {2, 2, 2, 0}, 0, 1},
+                                               {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 8, 0, 0}, 0, 0},
+                                               {NNCC_REF_PACKED, 0, 0, 1, 0, {512 * 1024, 0, 0, 0}, 0, 0},
+                                               {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0, 0}};
+    nncc_model_desc big = base;
+    big.forward.steps = small_step;
+    big.refs = big_refs;
+    big.packed_floats = 512 * 1024;
+    m = nncc_rt_create(&big);
+    CHECK(m != NULL);
+    if (!m)
+      return;
+    CHECK(nncc_rt_set_threads(m, 4) == NNCC_OK);
+    g_cl_off_caller = 0, g_cl_layout_ok = 1, g_cl_calls = 0;
+    CHECK(nncc_rt_forward(m, 4, in, outs) == NNCC_OK); /* 1000 x 4 flops, 2 MB of weights: shared */
+    CHECK(g_cl_calls == 1);
+    CHECK(g_cl_off_caller > 0);
+    nncc_rt_destroy(m);
+  }
 }
 
 int main(void) {
