@@ -133,7 +133,19 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
         .unroll(fi)
         .unroll(xi);
     if (!p.at) {
-      out.fuse(on, fo, task).parallel(task);
+      // Tasks of (sample, channel block), and of bands of rows when there
+      // are few blocks (rowBands).
+      const int height = int(p.outShape[1]), bands = rowBands(c.cout / block, height);
+      if (bands > 1) {
+        Var yb("yb"), task0("task0");
+        out.split(oy, yb, oy, (height + bands - 1) / bands, TailStrategy::ShiftInwards)
+            .reorder(fi, xi, xo, oy, yb, on, fo)
+            .fuse(yb, on, task0)
+            .fuse(task0, fo, task)
+            .parallel(task);
+      } else {
+        out.fuse(on, fo, task).parallel(task);
+      }
     } else {
       out.reorder_storage(of, ox, oy, on);  // a few rows of whole channel vectors, read by the consumer
     }

@@ -96,6 +96,11 @@ ConvTile chooseConvTile(const MachineShape &m, int cout, int width, const Schedu
   return best;
 }
 
+int rowBands(int blocks, int rows) {
+  constexpr int kTasksPerSample = 4, kMinRows = 4;
+  return std::max(1, std::min(rows / kMinRows, (kTasksPerSample + blocks - 1) / std::max(1, blocks)));
+}
+
 DirectTile chooseDirectTile(const MachineShape &m, int cout, int width) {
   DirectTile t;
   t.vec = 1;

@@ -47,6 +47,12 @@ bool channelsInnermostApplies(const MachineShape &m, int groups, int cin, int co
 // is the heuristic's choice); --autotune times a few of them.
 std::vector<ConvTile> convTileCandidates(const MachineShape &m, int cout, int width);
 
+// How many bands of rows a kernel's tasks of (sample, channel block) split
+// into: enough that there are 4 tasks per sample when `blocks` is smaller
+// (at batch 1 a layer of one block, cout 64 in 4 x 4 tiles, would otherwise
+// run on one thread), each band at least 4 of the `rows`.
+int rowBands(int blocks, int rows);
+
 // The register tile of the direct (NCHW) convolution: `xvecs` vectors of `vec`
 // output columns x `filters` output channels.
 struct DirectTile {

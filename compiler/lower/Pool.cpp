@@ -89,7 +89,18 @@ Func lowerRowPool(const OpArgs &a, Func conv, int block) {
   Halide::Var co("co"), ci("ci"), task("task");
   const int lanes = a.opts.target.natural_vector_size(Halide::Float(32));
   out.compute_root().split(c, co, ci, block).reorder(ci, x, y, co, n).vectorize(ci, std::min(lanes, block));
-  out.fuse(co, n, task).parallel(task);
+  const int height = d.extents[1], bands = rowBands(int(a.outShape[0]) / block, height);
+  if (bands > 1) {
+    // Bands of pooled rows too, as the convolution's own tasks (rowBands).
+    Halide::Var yb("yb"), task0("task0");
+    out.split(y, yb, y, (height + bands - 1) / bands, Halide::TailStrategy::ShiftInwards)
+        .reorder(ci, x, y, yb, co, n)
+        .fuse(yb, co, task0)
+        .fuse(task0, n, task)
+        .parallel(task);
+  } else {
+    out.fuse(co, n, task).parallel(task);
+  }
   return out;
 }
 
