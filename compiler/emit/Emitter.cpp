@@ -536,6 +536,7 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
       for (const TrainStep &s : bp.steps) ti.fusedKeys.push_back(fusesUpdate(g, s) ? fusedUpdateKernelKey(g, bp, s) : "");
     }
     ModelDescription desc = describeModel(g, planMemory(g), opKeys, packed, training ? &ti : nullptr);
+    if (opts.packedWeightBytes) *opts.packedWeightBytes = desc.packedFloats * int64_t(sizeof(float));
     // One kernel per distinct key, compiled without the Halide runtime; the
     // Halide runtime comes once, from a trivial pipeline compiled with it
     // (the pipeline itself is removed as dead code below). Two phases:

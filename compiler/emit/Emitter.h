@@ -31,6 +31,9 @@ struct EmitOptions {
   unsigned jobs = 0;
   bool timePhases = false;      // --time-passes: print the emission phases' times to `log`
   std::ostream *log = nullptr;  // the autotuner's progress, the timings
+  // Out, when set: the bytes of the prepacked weight copy an instance keeps
+  // (docs/runtime.md), for the header.
+  int64_t *packedWeightBytes = nullptr;
 };
 
 // Compiles `g` (already through the passes) with parameter values `params`

@@ -17,7 +17,7 @@ std::string upper(std::string s) {
 
 }  // namespace
 
-std::string writeHeader(const Graph &g, bool training) {
+std::string writeHeader(const Graph &g, bool training, int64_t packedWeightBytes) {
   const std::string &n = g.name;
   const std::string N = upper(n);
   const MemoryPlan plan = planMemory(g);
@@ -26,11 +26,17 @@ std::string writeHeader(const Graph &g, bool training) {
     << " * Link: cc app.c " << n << ".o -lpthread -ldl -lm  (or g++ app.cpp " << n << ".o -lpthread -ldl)\n"
     << " * Tensors are dense row-major float32, NCHW per sample, the batch outermost.\n"
     << " * Memory per instance: weights " << plan.weightBytes() << " bytes; arena " << plan.arenaBytes()
-    << " bytes (the intermediate tensors at batch " << g.maxBatch << ", planned by liveness). */\n"
+    << " bytes (the intermediate tensors at batch " << g.maxBatch << ", planned by liveness)";
+  if (packedWeightBytes > 0)
+    h << ";\n * prepacked weights " << packedWeightBytes
+      << " bytes (a copy of the conv weights in their kernels' layout, rewritten when the weights change)";
+  h << ". */\n"
     << "#ifndef " << N << "_H\n#define " << N << "_H\n\n#include <stdint.h>\n\n";
   h << "#define " << N << "_MAX_BATCH " << g.maxBatch << "\n";
   h << "#define " << N << "_ARENA_BYTES " << plan.arenaBytes() << "  /* intermediate tensors, per instance */\n";
   h << "#define " << N << "_WEIGHT_BYTES " << plan.weightBytes() << "  /* parameters and buffers, per instance */\n";
+  if (packedWeightBytes >= 0)
+    h << "#define " << N << "_PACKED_WEIGHT_BYTES " << packedWeightBytes << "  /* prepacked weights, per instance */\n";
   if (training && g.training) {
     BackwardProgram bp;
     Diagnostics ignored;

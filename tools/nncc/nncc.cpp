@@ -154,6 +154,8 @@ int run(const std::vector<std::string> &args) {
     eo.jobs = opts.jobs;
     eo.timePhases = opts.timePasses;
     eo.log = &std::cerr;
+    int64_t packedBytes = -1;
+    eo.packedWeightBytes = &packedBytes;
     eo.kind = opts.emit == "obj"   ? OutputKind::Object
               : opts.emit == "lib" ? OutputKind::StaticLibrary
               : opts.emit == "cpp" ? OutputKind::CppSource
@@ -168,7 +170,7 @@ int run(const std::vector<std::string> &args) {
     }
     out.files.emplace_back(opts.output, bytes);
     if (opts.emit == "obj" || opts.emit == "lib" || opts.emit == "cpp")
-      out.files.emplace_back(headerBeside(opts.output), writeHeader(*g, !opts.inferenceOnly));
+      out.files.emplace_back(headerBeside(opts.output), writeHeader(*g, !opts.inferenceOnly, packedBytes));
   }
   if (!out.write(error)) {
     std::cerr << "nncc: error: " << error << "\n";
