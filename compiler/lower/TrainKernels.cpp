@@ -102,24 +102,25 @@ Halide::Func lowerGradientRule(const Graph &g, const TrainStep &s, const LowerOp
 
 // An optimizer update over `numel` elements: vectorized, all dimensions
 // fused first; GuardWithIf, as the update is in place (a shifted tail would
-// update some elements twice). Parallel in tasks of 16 K elements when
-// there are two or more: the update streams the weight, its gradient and
-// the optimizer's states (20-28 bytes per element), which one core cannot
-// keep up with (vgg_cifar's train_step spent 5% of its time in serial updates).
+// update some elements twice). A weight of 32 K elements or more is
+// parallel over its outermost dimension (the others fused and vectorized):
+// the update streams the weight, its gradient and the optimizer's states
+// (20-28 bytes per element), which one core cannot keep up with.
+// (Splitting the fused dimension into tasks with GuardWithIf instead wrote
+// past the buffers in Halide 14: mlp's second training loss changed, and
+// Optimizer.SgdMomentumOnALargeWeight aborts on the heap corruption.)
 void scheduleUpdate(Halide::Func upd, int64_t numel, const LowerOptions &opts) {
+  constexpr int64_t kParallelElements = 1 << 15;
   std::vector<Halide::Var> v = upd.args();
+  const bool parallel = opts.schedule && v.size() >= 2 && numel >= kParallelElements;
+  const size_t inner = parallel ? v.size() - 1 : v.size();
   Halide::Var i = v[0];
-  for (size_t k = 1; k < v.size(); ++k) {
+  for (size_t k = 1; k < inner; ++k) {
     Halide::Var fused(i.name() + "_" + v[k].name());
     upd.fuse(i, v[k], fused);
     i = fused;
   }
-  constexpr int kTaskElements = 1 << 14;
-  if (opts.schedule && numel >= 2 * kTaskElements) {
-    Halide::Var task(i.name() + "_task"), within(i.name() + "_i");
-    upd.split(i, task, within, kTaskElements, Halide::TailStrategy::GuardWithIf).parallel(task);
-    i = within;
-  }
+  if (parallel) upd.parallel(v.back());
   int lanes = lower::vectorFactor(opts, static_cast<int>(numel));
   if (lanes > 1) upd.vectorize(i, lanes, Halide::TailStrategy::GuardWithIf);
 }

@@ -150,6 +150,54 @@ TEST(Optimizer, Adam) {
       });
 }
 
+// A weight large enough for the update kernel's parallel schedule (256 x 160
+// = 40960 elements, parallel over its rows): two train_steps of SGD with
+// momentum against the rule applied in the test to the gradients that
+// compute_gradients reports at the same weights (so the check does not go
+// through the update kernel's schedule), every element.
+TEST(Optimizer, SgdMomentumOnALargeWeight) {
+  Graph g = prepareModel(R"({"nncc": 1, "name": "big", "init": {"seed": 5, "bias": "glorot_uniform"},
+    "max_batch": 3, "inputs": [{"name": "x", "shape": [256]}],
+    "layers": [{"type": "dense", "name": "fc", "units": 160}], "outputs": ["fc"],
+    "training": {"loss": {"type": "mse"}, "optimizer": {"type": "sgd", "learning_rate": 0.05, "momentum": 0.9}}})");
+  TensorMap params;
+  CompiledModel c;
+  ASSERT_NO_FATAL_FAILURE(compileSeeded(g, params, c));
+  std::vector<float> x(3 * 256), t(3 * 160);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float((i * 7919) % 1000) / 500.0f - 1.0f;
+  for (size_t i = 0; i < t.size(); ++i) t[i] = float((i * 104729) % 1000) / 1000.0f;
+  void *m = c.create();
+  ASSERT_NE(m, nullptr);
+  const size_t n = 256 * 160 + 160;  // fc.weight then fc.bias, the gradients' order
+  std::vector<double> w(n), v(n, 0.0);
+  for (size_t i = 0; i < 256 * 160; ++i) w[i] = params.at("fc.weight").data[i];
+  for (size_t i = 0; i < 160; ++i) w[256 * 160 + i] = params.at("fc.bias").data[i];
+  for (int step = 0; step < 2; ++step) {
+    float loss = -1;
+    ASSERT_EQ(reinterpret_cast<TrainFn>(c.computeGradients)(m, 3, x.data(), t.data(), &loss), 0) << c.lastError(m);
+    const float *grad = c.gradients(m);
+    for (size_t i = 0; i < n; ++i) {
+      v[i] = step == 0 ? grad[i] : 0.9 * v[i] + grad[i];
+      w[i] -= 0.05 * v[i];
+    }
+    ASSERT_EQ(reinterpret_cast<TrainFn>(c.trainStep)(m, 3, x.data(), t.data(), &loss), 0) << c.lastError(m);
+  }
+  std::string path = ::testing::TempDir() + "/big-" + std::to_string(::getpid()) + ".safetensors";
+  ASSERT_EQ(c.saveWeights(m, path.c_str()), 0) << c.lastError(m);
+  TensorMap saved;
+  Diagnostics diags;
+  ASSERT_TRUE(readSafetensors(path, saved, diags));
+  std::remove(path.c_str());
+  int bad = 0;
+  for (size_t i = 0; i < n; ++i) {
+    double got = i < 256 * 160 ? saved.at("fc.weight").data[i] : saved.at("fc.bias").data[i - 256 * 160];
+    if (std::fabs(got - w[i]) > 1e-6 + 1e-5 * std::fabs(w[i]) && ++bad <= 5)
+      ADD_FAILURE() << "element " << i << ": " << got << " != " << w[i];
+  }
+  EXPECT_EQ(bad, 0);
+  c.destroy(m);
+}
+
 TEST(Schedule, StepExponentialCosine) {
   auto sgdWith = [](std::function<double(int)> lr) {
     return [lr](State &s, const double g[3], int t, std::vector<double> &) {
