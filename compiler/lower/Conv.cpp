@@ -10,14 +10,7 @@
 
 namespace nncc {
 namespace lower {
-namespace {
-
-using Halide::Expr;
-using Halide::Func;
-
-// The attributes of a conv2d or conv2d_transpose op with per-sample input
-// and output shapes `in` and `out`.
-ConvGeom geomOf(const Op &op, const Shape &in, const Shape &out) {
+ConvGeom convGeom(const Op &op, const Shape &in, const Shape &out) {
   const auto &k = op.intsAttr("kernel");
   const auto &s = op.intsAttr("stride");
   const auto &dl = op.intsAttr("dilation");
@@ -35,7 +28,12 @@ ConvGeom geomOf(const Op &op, const Shape &in, const Shape &out) {
   return c;
 }
 
-ConvGeom geomOf(const OpArgs &a) { return geomOf(a.op, a.in().shape, a.outShape); }
+namespace {
+
+using Halide::Expr;
+using Halide::Func;
+
+ConvGeom geomOf(const OpArgs &a) { return convGeom(a.op, a.in().shape, a.outShape); }
 
 // Both convolutions: the reduction over (kx, ky, channel of the group), the
 // output width vectorized inside it, (filters x batch) parallel.
@@ -311,7 +309,7 @@ std::optional<ConvWeightPacking> prepackedConvWeight(const Graph &g, const Op &o
   if (op.kind != OpKind::Conv2D || !opts.prepackConvWeights || !convKernelsApply(opts)) return std::nullopt;
   const Value &out = g.value(op.output);
   const Shape &result = op.fused.pool ? op.fused.poolInput : out.shape;  // the convolution's own, before a fused pool
-  ConvGeom c = geomOf(op, g.value(op.inputs.at(0)).shape, result);
+  ConvGeom c = convGeom(op, g.value(op.inputs.at(0)).shape, result);
   MachineShape m = machineShape(opts);
   if (!channelsInnermostApplies(c, m, out.layout)) return std::nullopt;
   return convWeightPacking(c, result, m, opts.choice);

@@ -21,6 +21,10 @@ struct ConvGeom {
   int cin = 0, cout = 0, cinPerGroup = 0, coutPerGroup = 0;
 };
 
+// The attributes of a conv2d or conv2d_transpose op with per-sample input
+// and output shapes `in` and `out` (a LoweringError when they do not fit).
+ConvGeom convGeom(const Op &op, const Shape &in, const Shape &out);
+
 // out(x, y, f, n) = initial(f) + sum over (kx, ky, cg) of
 //   weight(kx, ky, cg, f) * in(x*sw - pl + kx*dw, y*sh - pt + ky*dh, group(f)*cinPerGroup + cg, n),
 // `in` being zero outside its shape, then epilogue(raw) on the result.
