@@ -48,6 +48,15 @@ void gradient(const State &s, double g[3], double &cost) {
   }
 }
 
+// The instance's weights, through save_weights and a safetensors file.
+void savedWeights(CompiledModel &c, void *m, const std::string &stem, TensorMap &saved) {
+  std::string path = ::testing::TempDir() + "/" + stem + "-" + std::to_string(::getpid()) + ".safetensors";
+  ASSERT_EQ(c.saveWeights(m, path.c_str()), 0) << c.lastError(m);
+  Diagnostics diags;
+  ASSERT_TRUE(readSafetensors(path, saved, diags));
+  std::remove(path.c_str());
+}
+
 // One update of torch.optim 1.13 (the rule given by name) on every element.
 using Rule = std::function<void(State &, const double g[3], int step, std::vector<double> &buf)>;
 
@@ -68,12 +77,8 @@ void run(const std::string &optimizer, const std::string &schedule, int steps, c
     EXPECT_NEAR(loss, cost, 1e-5 * std::max(1.0, cost)) << "step " << t;
     rule(s, grad, t, buf);
   }
-  std::string path = ::testing::TempDir() + "/lin-" + std::to_string(::getpid()) + ".safetensors";
-  ASSERT_EQ(c.saveWeights(m, path.c_str()), 0) << c.lastError(m);
   TensorMap saved;
-  Diagnostics diags;
-  ASSERT_TRUE(readSafetensors(path, saved, diags));
-  std::remove(path.c_str());
+  ASSERT_NO_FATAL_FAILURE(savedWeights(c, m, "lin", saved));
   double got[3] = {saved.at("fc.weight").data[0], saved.at("fc.weight").data[1], saved.at("fc.bias").data[0]};
   for (int k = 0; k < 3; ++k) EXPECT_NEAR(got[k], s.w[k], 2e-5 * std::max(1.0, std::fabs(s.w[k]))) << optimizer << " w" << k;
   c.destroy(m);
@@ -182,12 +187,8 @@ TEST(Optimizer, SgdMomentumOnALargeWeight) {
     }
     ASSERT_EQ(reinterpret_cast<TrainFn>(c.trainStep)(m, 3, x.data(), t.data(), &loss), 0) << c.lastError(m);
   }
-  std::string path = ::testing::TempDir() + "/big-" + std::to_string(::getpid()) + ".safetensors";
-  ASSERT_EQ(c.saveWeights(m, path.c_str()), 0) << c.lastError(m);
   TensorMap saved;
-  Diagnostics diags;
-  ASSERT_TRUE(readSafetensors(path, saved, diags));
-  std::remove(path.c_str());
+  ASSERT_NO_FATAL_FAILURE(savedWeights(c, m, "big", saved));
   int bad = 0;
   for (size_t i = 0; i < n; ++i) {
     double got = i < 256 * 160 ? saved.at("fc.weight").data[i] : saved.at("fc.bias").data[i - 256 * 160];
