@@ -79,13 +79,13 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
   // from memory once and from L1 for every other row. In a fused
   // consumer's loop the tile reduces over all chunks itself.
   const int chunks = wp.chunks(), chunkChannels = wp.chunkChannels();
-  const bool chunkLoops = chunks > 1 && !p.at;
+  const bool chunkLoops = chunks > 1 && !p.at, chunksInTile = chunks > 1 && p.at;
   Halide::Region ranges{{0, chunkChannels}, {0, c.kw}, {0, c.kh}};
-  if (chunks > 1 && !chunkLoops) ranges.push_back({0, chunks});
+  if (chunksInTile) ranges.push_back({0, chunks});
   Halide::RDom r(ranges, p.name("r"));
   Halide::RDom rk(0, chunks, p.name("rk"));
   Var k("k");
-  Expr ko = chunkLoops ? Expr(k) : chunks > 1 ? Expr(r[3]) : Expr(0);
+  Expr ko = chunkLoops ? Expr(k) : chunksInTile ? Expr(r[3]) : Expr(0);
   Expr ci0 = ko * chunkChannels + r.x;
   Func acc(p.name("acc")), total(p.name("total"));
   std::vector<Var> accArgs{x, y, f, n};
@@ -169,7 +169,7 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
         .bound_extent(y, 1)
         .bound_extent(n, 1);
     std::vector<Halide::VarOrRVar> pureOrder{f, x, y, n}, updateOrder{f, x, r.x, r.y, r.z};
-    if (chunks > 1 && !chunkLoops) updateOrder.push_back(r[3]);
+    if (chunksInTile) updateOrder.push_back(r[3]);
     updateOrder.push_back(y), updateOrder.push_back(n);
     if (chunkLoops) {
       acc.bound_extent(k, 1);

@@ -52,10 +52,6 @@ const LValue &imageInput(const OpArgs &a) {
   return a.in();
 }
 
-// A fused pool whose windows tile the convolution's result (stride = size,
-// no padding, every window inside): its rows can be pooled as soon as the
-// convolution has computed them. The pool is then a pure Func over the taps,
-// folded in the order of the reductions above (the same floats).
 // The window's maximum or sum as one expression of its taps tap(i, j),
 // folded in the order of the reductions below (rows outer, columns inner):
 // the same floats.
@@ -75,6 +71,10 @@ Expr foldWindow(OpKind kind, const PoolGeom &p, const std::function<Expr(int i, 
 // innermost dimension like any element-wise op.
 constexpr int kMaxUnrolledWindow = 16;
 
+// A fused pool whose windows tile the convolution's result (stride = size,
+// no padding, every window inside): its rows can be pooled as soon as the
+// convolution has computed them. The pool is then a pure Func over the taps
+// (foldWindow).
 Func lowerRowPool(const OpArgs &a, Func conv, int block, bool blocksOuter) {
   PoolGeom p(a);
   Dims d = a.outDims();
