@@ -104,6 +104,7 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
   // The repacks: channel vectors when there are enough channels, else
   // vectors of columns.
   const int padW = (width - 1) * c.sw + (c.kw - 1) * c.dw + 1;
+  const int padH = (int(p.outShape[1]) - 1) * c.sh + (c.kh - 1) * c.dh + 1;
   pin.compute_root();
   if (c.cin >= lanes) {
     pin.vectorize(ci, lanes, TailStrategy::ShiftInwards);
@@ -132,7 +133,9 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
         .unroll(xi);
     if (!p.at) {
       // Tasks of (sample, channel block), and of bands of rows when there
-      // are few blocks (rowBands).
+      // are few blocks (rowBands); consecutive tasks share a block's
+      // weights, or a sample's input where that is the larger
+      // (convSamplesOuter).
       const int height = int(p.outShape[1]), bands = rowBands(c.cout / block, height);
       if (bands > 1) {
         Var yb("yb"), task0("task0");
@@ -141,6 +144,9 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
             .fuse(yb, on, task0)
             .fuse(task0, fo, task)
             .parallel(task);
+      } else if (convSamplesOuter(c.cout / block, int64_t(4) * c.cin * c.kh * c.kw * c.cout,
+                                  int64_t(4) * c.cin * padW * padH)) {
+        out.reorder(fi, xi, xo, oy, fo, on).fuse(fo, on, task).parallel(task);
       } else {
         out.fuse(on, fo, task).parallel(task);
       }
