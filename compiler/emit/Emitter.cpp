@@ -204,7 +204,8 @@ class GlueBuilder {
                   llvm::ConstantInt::get(i64, r.offset), llvm::ConstantInt::get(i32, r.dims.size()),
                   llvm::ConstantInt::get(i32, r.batched ? 1 : 0),
                   llvm::ConstantArray::get(llvm::cast<llvm::ArrayType>(refTy->getElementType(5)), dims),
-                  llvm::ConstantInt::get(i32, r.isInt ? 1 : 0), llvm::ConstantInt::get(i32, r.channelsLast ? 1 : 0)}));
+                  llvm::ConstantInt::get(i32, r.isInt ? 1 : 0), llvm::ConstantInt::get(i32, r.channelsLast ? 1 : 0),
+                  llvm::ConstantInt::get(i32, r.border), llvm::ConstantInt::get(i32, r.interior ? 1 : 0)}));
     }
     auto program = [&](const std::vector<StepDesc> &prog, const char *name) {
       std::vector<llvm::Constant *> steps;

@@ -31,9 +31,11 @@ class Describer {
     return byKey_[key] = static_cast<int>(d_.kernelKeys.size()) - 1;
   }
   void ref(RefDesc::Kind kind, int index, int64_t offset, const Shape &dims, bool batched, bool isInt = false,
-           Layout layout = Layout::Planar) {
+           Layout layout = Layout::Planar, int border = 0, bool interior = false) {
     RefDesc r;
     r.channelsLast = layout == Layout::ChannelsLast;
+    r.border = border;
+    r.interior = interior;
     r.kind = kind;
     r.index = index;
     r.offset = offset;
@@ -294,7 +296,7 @@ ModelDescription describeModel(const Graph &g, const MemoryPlan &plan, const std
   Describer ds(g, d);
   d.arenaFloats = plan.arenaFloats;
   ds.prepack(packed);
-  auto valueRef = [&](int v) {
+  auto valueRef = [&](int v, bool written) {
     const ValueSlot &s = plan.slots[static_cast<size_t>(v)];
     RefDesc::Kind kind = RefDesc::Arena;
     switch (s.kind) {
@@ -303,20 +305,21 @@ ModelDescription describeModel(const Graph &g, const MemoryPlan &plan, const std
       case ValueSlot::Arena: kind = RefDesc::Arena; break;
       case ValueSlot::None: throw std::logic_error("value " + g.value(v).name + " has no place in the memory plan");
     }
-    ds.ref(kind, s.index, s.offset, g.value(v).shape, true, false, g.value(v).layout);
+    const Value &val = g.value(v);
+    ds.ref(kind, s.index, s.offset, val.shape, true, false, val.layout, val.border, written && val.border > 0);
   };
   for (size_t i = 0; i < g.ops.size(); ++i) {
     const Op &op = g.ops[i];
     int k = ds.kernel(opKeys.at(i), {KernelSource::Op, static_cast<int>(i), 0});
     size_t first = ds.mark();
-    for (int in : op.inputs) valueRef(in);
+    for (int in : op.inputs) valueRef(in, false);
     ds.forwardParams(i);
-    valueRef(op.output);
+    valueRef(op.output, true);
     ds.step(d.forward, k, first, estimateOpWork(g, op));
   }
   for (const OutputCopy &c : plan.copies) {
     size_t first = ds.mark();
-    valueRef(c.value);
+    valueRef(c.value, false);
     ds.ref(RefDesc::Output, c.output, 0, g.value(g.outputs[static_cast<size_t>(c.output)]).shape, true);
     ds.step(d.forward, -1, first);
   }

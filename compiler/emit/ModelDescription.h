@@ -24,6 +24,8 @@ struct RefDesc {
   bool batched = true;
   bool isInt = false;  // int32 elements (class labels)
   bool channelsLast = false;  // a [C, H, W] value stored as [H, W, C] (Layout::ChannelsLast)
+  int border = 0;             // stored with a zero border (Value::border)
+  bool interior = false;      // with a border: the producer's view (the interior, border zeroed first)
 };
 
 // Mirrors nncc_step: kernel -1 copies refs[firstRef] into refs[firstRef + 1].

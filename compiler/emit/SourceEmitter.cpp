@@ -157,7 +157,8 @@ class Writer {
     for (const RefDesc &r : d_.refs)
       refs.push_back("{" + std::to_string(static_cast<int>(r.kind)) + ", " + std::to_string(r.index) + ", " + i64(r.offset) +
                      ", " + std::to_string(r.dims.size()) + ", " + (r.batched ? "1" : "0") + ", " + dims(r.dims) + ", " +
-                     (r.isInt ? "1" : "0") + ", " + (r.channelsLast ? "1" : "0") + "}");
+                     (r.isInt ? "1" : "0") + ", " + (r.channelsLast ? "1" : "0") + ", " + std::to_string(r.border) +
+                     ", " + (r.interior ? "1" : "0") + "}");
     f["num_refs"] = std::to_string(refs.size());
     f["refs"] = array("const nncc_buffer_ref", "refs", refs, 1);
     f["arena_floats"] = i64(d_.arenaFloats);

@@ -6,6 +6,11 @@
 
 namespace nncc {
 
+int64_t storedElements(const Value &v) {
+  if (v.border <= 0 || v.shape.size() != 3) return numElements(v.shape);
+  return numElements({v.shape[0], v.shape[1] + 2 * v.border, v.shape[2] + 2 * v.border});
+}
+
 int64_t numElements(const Shape &s) {
   int64_t n = 1;
   for (int64_t d : s) {

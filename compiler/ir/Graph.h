@@ -37,7 +37,15 @@ struct Value {
   DType dtype = DType::Float32;
   int producer = -1;  // index into Graph::ops; -1 for a graph input
   Layout layout = Layout::Planar;
+  // ChannelsLast only: stored with a zero border of this many pixels on each
+  // side of H and W ([H + 2b, W + 2b, C]; the pad-borders pass), so that a
+  // convolution reads its zero padding in place instead of copying its input.
+  int border = 0;
 };
+
+// The floats one sample of `v` occupies in memory: its elements, and its
+// zero border (Value::border) when it has one.
+int64_t storedElements(const Value &v);
 
 struct Param {
   std::string name;  // "<layer>.<suffix>", PyTorch's state_dict name

@@ -72,6 +72,7 @@ void printGraph(const Graph &g, std::ostream &os) {
     }
     os << " : " << typeStr(g.value(op.output).shape);
     if (g.value(op.output).layout == Layout::ChannelsLast) os << " channels_last";
+    if (g.value(op.output).border > 0) os << " border=" << g.value(op.output).border;
     os << "\n";
   }
   os << "outputs";

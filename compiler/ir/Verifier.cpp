@@ -45,6 +45,8 @@ bool verifyGraph(const Graph &g, Diagnostics &d) {
       if (dim < 1) fail(op.loc, "output shape " + shapeStr(out.shape) + " has an empty dimension");
     if (out.layout == Layout::ChannelsLast && out.shape.size() != 3)
       fail(op.loc, "a channels_last value must have the shape [C, H, W], not " + shapeStr(out.shape));
+    if (out.border < 0 || (out.border > 0 && out.layout != Layout::ChannelsLast))
+      fail(op.loc, "only a channels_last value has a zero border (border " + std::to_string(out.border) + ")");
     for (const auto &s : info.attrs) {
       auto it = op.attrs.find(s.name);
       if (it == op.attrs.end()) fail(op.loc, "attribute '" + s.name + "' missing");

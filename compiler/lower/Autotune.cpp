@@ -20,20 +20,28 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // A buffer of a value of per-sample shape `shape` (reversed, then the batch
-// when `batched`) stored in `layout`, filled with small values.
+// when `batched`) stored in `layout`, filled with small values; with a zero
+// `border` (Value::border), the readers' view (x and y from -border) or the
+// producer's (`interior`).
 Halide::Buffer<float> syntheticBuffer(const Shape &shape, bool batched, int batch, unsigned seed,
-                                      Layout layout = Layout::Planar) {
+                                      Layout layout = Layout::Planar, int border = 0, bool interior = false) {
   std::vector<int> extents, order;
   for (auto it = shape.rbegin(); it != shape.rend(); ++it) extents.push_back(static_cast<int>(*it));
   if (batched) extents.push_back(batch);
   for (size_t k = 0; k < extents.size(); ++k) order.push_back(static_cast<int>(k));
   if (layout == Layout::ChannelsLast && shape.size() == 3) order = {2, 0, 1, 3};
+  const bool bordered = border > 0 && layout == Layout::ChannelsLast && shape.size() == 3;
+  if (bordered) extents[0] += 2 * border, extents[1] += 2 * border;
   Halide::Buffer<float> b(extents, order);
   unsigned s = seed;
   b.for_each_value([&](float &v) {
     s = s * 1664525u + 1013904223u;
     v = static_cast<float>((s >> 9) & 0xffff) / 65536.0f - 0.5f;
   });
+  if (bordered) {
+    b.translate({-border, -border});
+    if (interior) b.crop({{0, extents[0] - 2 * border}, {0, extents[1] - 2 * border}});
+  }
   return b;
 }
 
@@ -48,7 +56,8 @@ double timeKernel(const Graph &g, const Op &op, const LowerOptions &base, const 
   std::vector<Halide::Buffer<float>> keep;
   size_t ip = 0;
   for (int in : op.inputs) {
-    keep.push_back(syntheticBuffer(g.value(in).shape, true, batch, 17u + unsigned(ip), g.value(in).layout));
+    const Value &v = g.value(in);
+    keep.push_back(syntheticBuffer(v.shape, true, batch, 17u + unsigned(ip), v.layout, v.border));
     k.imageParams[ip++].set(keep.back());
   }
   std::optional<Shape> packed = packedWeightShape(g, op, o);  // the kernel as compiled (prepackConvWeights)
@@ -58,7 +67,8 @@ double timeKernel(const Graph &g, const Op &op, const LowerOptions &base, const 
     keep.push_back(syntheticBuffer(shape, false, batch, 91u + unsigned(ip)));
     k.imageParams[ip++].set(keep.back());
   }
-  Halide::Buffer<float> out = syntheticBuffer(g.value(op.output).shape, true, batch, 5u, g.value(op.output).layout);
+  const Value &result = g.value(op.output);
+  Halide::Buffer<float> out = syntheticBuffer(result.shape, true, batch, 5u, result.layout, result.border, true);
   k.pipeline.compile_jit(o.target);
   k.pipeline.realize(out);  // warm-up: first-touch, caches
   double best = 1e30, spent = 0;

@@ -63,10 +63,22 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
   Var x = d.vars[0], y = d.vars[1], f = d.vars[2], n = d.vars[3];
   const int width = d.extents[0], lanes = m.lanes;
   ConvTile t = chooseConvTile(m, c.cout, width, p.opts.choice);
-  Func padded = padXY(p.in, 0.f, p.name("padded"));
+  const int height = int(p.outShape[1]);
+  const int padW = (width - 1) * c.sw + (c.kw - 1) * c.dw + 1, padH = (height - 1) * c.sh + (c.kh - 1) * c.dh + 1;
+  // The input zero-padded with channels innermost: read in place when it is
+  // stored channels-last with a zero border that covers the padding
+  // (pad-borders), else a copy. In place, the coordinates are clamped to
+  // the stored region: only results outside the output (which a fused
+  // padded pool asks for and then ignores) read beyond it.
+  const int b = p.in.border;
+  const bool inPlace = b > 0 && c.pl <= b && c.pt <= b && padW - c.pl <= int(p.in.shape[2]) + b &&
+                       padH - c.pt <= int(p.in.shape[1]) + b;
   Var ci("ci"), xp("xp"), yp("yp");
   Func pin(p.name("packed_in"));
-  pin(ci, xp, yp, n) = padded(xp - c.pl, yp - c.pt, ci, n);
+  if (inPlace)
+    pin(ci, xp, yp, n) = p.in.f(Halide::clamp(xp - c.pl, -b, int(p.in.shape[2]) - 1 + b),
+                                Halide::clamp(yp - c.pt, -b, int(p.in.shape[1]) - 1 + b), ci, n);
+  else pin(ci, xp, yp, n) = padXY(p.in, 0.f, p.name("padded"))(xp - c.pl, yp - c.pt, ci, n);
   // The weight in blocks of `block` output channels (ConvWeightPacking),
   // packed by the caller (prepacked) or here.
   const int block = t.vectors * lanes;
@@ -103,20 +115,20 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
 
   // The repacks: channel vectors when there are enough channels, else
   // vectors of columns.
-  const int padW = (width - 1) * c.sw + (c.kw - 1) * c.dw + 1;
-  const int padH = (int(p.outShape[1]) - 1) * c.sh + (c.kh - 1) * c.dh + 1;
-  pin.compute_root();
-  if (c.cin >= lanes) {
-    pin.vectorize(ci, lanes, TailStrategy::ShiftInwards);
-  } else {
-    int v = vectorFactor(p.opts, padW);
-    if (v > 1) {
-      Var xo("xpo"), xi("xpi");
-      pin.split(xp, xo, xi, v, TailStrategy::ShiftInwards).reorder(xi, ci, xo, yp, n).vectorize(xi);
+  if (!inPlace) {
+    pin.compute_root();
+    if (c.cin >= lanes) {
+      pin.vectorize(ci, lanes, TailStrategy::ShiftInwards);
+    } else {
+      int v = vectorFactor(p.opts, padW);
+      if (v > 1) {
+        Var xo("xpo"), xi("xpi");
+        pin.split(xp, xo, xi, v, TailStrategy::ShiftInwards).reorder(xi, ci, xo, yp, n).vectorize(xi);
+      }
     }
+    Var pyn("pyn");
+    pin.fuse(yp, n, pyn).parallel(pyn);
   }
-  Var pyn("pyn");
-  pin.fuse(yp, n, pyn).parallel(pyn);
   if (!p.packedWeight.defined()) wp.schedule(pw.compute_root(), m);
 
   return p.epilogue(raw, [&](Func out) {
@@ -136,7 +148,7 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
       // are few blocks (rowBands); consecutive tasks share a block's
       // weights, or a sample's input where that is the larger
       // (convSamplesOuter).
-      const int height = int(p.outShape[1]), bands = rowBands(c.cout / block, height);
+      const int bands = rowBands(c.cout / block, height);
       if (bands > 1) {
         Var yb("yb"), task0("task0");
         out.split(oy, yb, oy, (height + bands - 1) / bands, TailStrategy::ShiftInwards)

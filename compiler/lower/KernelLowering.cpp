@@ -72,7 +72,7 @@ LoweredKernel lowerOpKernel(const Graph &g, const Op &op, const LowerOptions &op
     schedulePointwise(copy, d, opts);
     f = copy;
   }
-  constrainLayout(f.output_buffer(), shape, layout, true);
+  constrainLayout(f.output_buffer(), shape, layout, true, g.value(op.output).border, true);
   k.pipeline = Halide::Pipeline(f);
   return k;
 }
@@ -120,7 +120,11 @@ std::string convWeightPackKernelKey(const Graph &g, const Op &op, const LowerOpt
 
 std::string kernelKey(const Graph &g, const Op &op) {
   std::ostringstream os;
-  auto layoutTag = [&](int v) { return g.value(v).layout == Layout::ChannelsLast ? "/channels_last" : ""; };
+  auto layoutTag = [&](int v) {
+    const Value &val = g.value(v);
+    return std::string(val.layout == Layout::ChannelsLast ? "/channels_last" : "") +
+           (val.border > 0 ? "+border" + std::to_string(val.border) : "");
+  };
   os << opName(op.kind) << " ->" << shapeStr(g.value(op.output).shape) << layoutTag(op.output);
   for (const auto &kv : op.attrs) os << " " << kv.first << "=" << kv.second.str();
   if (op.fused.batchnorm) os << " +batchnorm(" << Attr::makeFloat(op.fused.batchnormEpsilon).str() << ")";

@@ -18,6 +18,7 @@ namespace lower {
 struct LValue {
   Halide::Func f;
   Shape shape;  // per sample, as the IR writes it ([C, H, W])
+  int border = 0;  // f reads zeros up to this many pixels outside H and W (Value::border)
 };
 
 // The pure variables and the extents of a Func's dimensions, innermost first.
@@ -116,7 +117,11 @@ constexpr int kBatchEstimate = 1;  // larger would let an autoscheduler split th
 void constrainDense(Halide::OutputImageParam p, const Shape &s, bool batched);
 // The same for a value stored in `layout`: channels-last [C, H, W] has the
 // strides (C, C*W, 1) for (x, y, c).
-void constrainLayout(Halide::OutputImageParam p, const Shape &s, Layout layout, bool batched);
+// With a `border` (Value::border) the strides are those of the bordered
+// storage; the bounds are the interior for the producer (`interior`) and
+// include the border for the readers.
+void constrainLayout(Halide::OutputImageParam p, const Shape &s, Layout layout, bool batched, int border = 0,
+                     bool interior = false);
 
 // A graph input (or a kernel's input) as an ImageParam `ip` with dense
 // bounds and a dynamic batch, and the inlined Func its consumers read.

@@ -72,13 +72,17 @@ void constrainDense(Halide::OutputImageParam p, const Shape &s, bool batched) {
   if (batched) p.dim(static_cast<int>(s.size())).set_min(0).set_stride(stride).set_estimate(0, kBatchEstimate);
 }
 
-void constrainLayout(Halide::OutputImageParam p, const Shape &s, Layout layout, bool batched) {
+void constrainLayout(Halide::OutputImageParam p, const Shape &s, Layout layout, bool batched, int border,
+                     bool interior) {
   if (layout != Layout::ChannelsLast || s.size() != 3) return constrainDense(p, s, batched);
   const int c = static_cast<int>(s[0]), h = static_cast<int>(s[1]), w = static_cast<int>(s[2]);
-  p.dim(0).set_bounds(0, w).set_stride(c).set_estimate(0, w);
-  p.dim(1).set_bounds(0, h).set_stride(c * w).set_estimate(0, h);
+  const int b = border, lo = interior ? 0 : -b, grow = interior ? 0 : 2 * b;
+  // (The estimates stay non-negative: Halide 14's C++ backend names a
+  // constant after its value, and "const_-1" does not compile.)
+  p.dim(0).set_bounds(lo, w + grow).set_stride(c).set_estimate(0, w);
+  p.dim(1).set_bounds(lo, h + grow).set_stride(c * (w + 2 * b)).set_estimate(0, h);
   p.dim(2).set_bounds(0, c).set_stride(1).set_estimate(0, c);
-  if (batched) p.dim(3).set_min(0).set_stride(c * w * h).set_estimate(0, kBatchEstimate);
+  if (batched) p.dim(3).set_min(0).set_stride(c * (w + 2 * b) * (h + 2 * b)).set_estimate(0, kBatchEstimate);
 }
 
 // A Halide name from a parameter name: "conv1.weight" -> "conv1_weight".
@@ -148,10 +152,10 @@ Halide::Func padXY(const LValue &in, Halide::Expr value, const std::string &name
 LValue bindInput(const Value &v, Namer &namer, Halide::ImageParam &ip) {
   Dims d = dimsOf(v.shape);
   ip = Halide::ImageParam(Halide::Float(32), static_cast<int>(d.size()), namer.unique(v.name));
-  constrainLayout(ip, v.shape, v.layout, true);
+  constrainLayout(ip, v.shape, v.layout, true, v.border);
   Halide::Func f(namer.unique(v.name + "_in"));
   f(d.vars) = ip(d.exprs());  // inlined into its consumers
-  return {f, v.shape};
+  return {f, v.shape, v.border};
 }
 
 Halide::ImageParam bindParam(const Param &p, Namer &namer) {

@@ -53,7 +53,7 @@ MemoryPlan planMemory(const Graph &g) {
   for (size_t i = 0; i < g.ops.size(); ++i) {
     int v = g.ops[i].output;
     if (p.slots[static_cast<size_t>(v)].kind != ValueSlot::None) continue;
-    sizes.push_back(numElements(g.value(v).shape) * g.maxBatch);
+    sizes.push_back(storedElements(g.value(v)) * g.maxBatch);
     first.push_back(i);
     last.push_back(lastUse[static_cast<size_t>(v)]);
     placed.push_back(v);
@@ -166,7 +166,8 @@ std::string printMemoryPlan(const Graph &g, const MemoryPlan &p) {
       case ValueSlot::Input: os << "input " << s.index; break;
       case ValueSlot::Output: os << "output " << s.index; break;
       case ValueSlot::Arena:
-        os << "arena [" << s.offset * 4 << ", " << (s.offset + numElements(v.shape) * g.maxBatch) * 4 << ")";
+        os << "arena [" << s.offset * 4 << ", " << (s.offset + storedElements(v) * g.maxBatch) * 4 << ")";
+        if (v.border > 0) os << " with a zero border of " << v.border;
         break;
       case ValueSlot::None: os << "unused"; break;
     }

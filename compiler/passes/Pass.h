@@ -49,7 +49,8 @@ class PassManager {
 // fuse-activation). With `training` (the training entry points are emitted
 // too), dropout stays and batchnorm and adds are not fused: they act
 // differently in training, or need their own gradients. -O2 ends with
-// assign-layouts (inference only: the training kernels read planar values).
+// assign-layouts and pad-borders (inference only: the training kernels read
+// planar values).
 PassManager buildInferencePipeline(int optLevel, bool training = false);
 
 // The passes, one per file.
@@ -61,5 +62,6 @@ std::unique_ptr<Pass> createFuseResidualAddPass();
 std::unique_ptr<Pass> createAssignLayoutsPass();
 std::unique_ptr<Pass> createFoldPreprocessPass();
 std::unique_ptr<Pass> createFusePoolPass();
+std::unique_ptr<Pass> createPadBordersPass();
 
 }  // namespace nncc

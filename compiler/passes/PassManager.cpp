@@ -61,6 +61,7 @@ PassManager buildInferencePipeline(int optLevel, bool training) {
     if (!training) {
       pm.add(createFusePoolPass());
       pm.add(createAssignLayoutsPass());
+      pm.add(createPadBordersPass());
     }
   }
   return pm;

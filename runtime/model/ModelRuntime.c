@@ -46,17 +46,33 @@ static int64_t fill_dims(halide_dimension_t *dims, int32_t rank, const int64_t *
 }
 
 /* The same for a [C, H, W] tensor stored channels-last ([H, W, C]): Halide's
- * dims stay (x, y, c), with the strides (C, C*W, 1). */
-static int64_t fill_dims_channels_last(halide_dimension_t *dims, const int64_t *shape) {
-  int64_t c = shape[0], h = shape[1], w = shape[2];
+ * dims stay (x, y, c), with the strides (C, C*W, 1). With a zero border of
+ * b pixels the storage is [H + 2b, W + 2b, C]: the readers' view covers it
+ * all (x and y from -b), the producer's (`interior`) the H x W inside.
+ * Returns the floats of one sample's storage. */
+static int64_t fill_dims_channels_last(halide_dimension_t *dims, const int64_t *shape, int32_t b, int32_t interior) {
+  int64_t c = shape[0], h = shape[1], w = shape[2], w2 = w + 2 * b, h2 = h + 2 * b;
   memset(dims, 0, 3 * sizeof *dims);
-  dims[0].extent = (int32_t)w;
+  dims[0].min = interior ? 0 : -b;
+  dims[0].extent = (int32_t)(interior ? w : w2);
   dims[0].stride = (int32_t)c;
-  dims[1].extent = (int32_t)h;
-  dims[1].stride = (int32_t)(c * w);
+  dims[1].min = interior ? 0 : -b;
+  dims[1].extent = (int32_t)(interior ? h : h2);
+  dims[1].stride = (int32_t)(c * w2);
   dims[2].extent = (int32_t)c;
   dims[2].stride = 1;
-  return c * h * w;
+  return c * h2 * w2;
+}
+
+/* The floats of one sample of a ref's storage (its zero border included). */
+static int64_t ref_sample_floats(const nncc_buffer_ref *r) {
+  int64_t n = 1;
+  int32_t i;
+  if (r->border > 0)
+    return r->dims[0] * (r->dims[1] + 2 * (int64_t)r->border) * (r->dims[2] + 2 * (int64_t)r->border);
+  for (i = 0; i < r->rank; ++i)
+    n *= r->dims[i];
+  return n;
 }
 
 static void init_buffer(halide_buffer_t *b, halide_dimension_t *dims, int32_t rank, void *host) {
@@ -103,6 +119,15 @@ static int valid_ref(const nncc_model_desc *d, const nncc_buffer_ref *r) {
     if (r->dims[i] < 0 || r->dims[i] > INT32_MAX)
       return 0;
     n *= r->dims[i];
+    if (n > INT32_MAX)
+      return 0;
+  }
+  if (r->border != 0 || r->interior != 0) {
+    /* Only channels-last arena values have a border, of a few pixels. */
+    if (r->kind != NNCC_REF_ARENA || !r->channels_last || r->rank != 3 || r->border < 0 || r->border > 64 ||
+        (r->interior != 0 && r->interior != 1))
+      return 0;
+    n = ref_sample_floats(r);
     if (n > INT32_MAX)
       return 0;
   }
@@ -191,11 +216,26 @@ static int valid_desc(const nncc_model_desc *d) {
 
 /* The number of floats a ref covers at batch `batch`. */
 static int64_t ref_floats(const nncc_buffer_ref *r, int batch) {
-  int64_t n = 1;
-  int32_t i;
-  for (i = 0; i < r->rank; ++i)
-    n *= r->dims[i];
+  int64_t n = ref_sample_floats(r);
   return r->batched ? n * batch : n;
+}
+
+/* Zeroes the border of the producer's view `r` (its buffer `b`) for `batch`
+ * samples: the arena slice held other values before. */
+static void zero_border(const nncc_buffer_ref *r, const halide_buffer_t *b, int batch) {
+  int64_t c = r->dims[0], h = r->dims[1], w = r->dims[2], bd = r->border, w2 = w + 2 * bd;
+  int64_t per = ref_sample_floats(r), y;
+  int n;
+  for (n = 0; n < batch; ++n) {
+    /* The sample's storage starts b rows and b pixels before the interior. */
+    float *s = (float *)b->host + n * per - (bd * w2 + bd) * c;
+    memset(s, 0, sizeof(float) * (size_t)(bd * w2 * c));
+    memset(s + (bd + h) * w2 * c, 0, sizeof(float) * (size_t)(bd * w2 * c));
+    for (y = bd; y < bd + h; ++y) {
+      memset(s + y * w2 * c, 0, sizeof(float) * (size_t)(bd * c));
+      memset(s + (y * w2 + bd + w) * c, 0, sizeof(float) * (size_t)(bd * c));
+    }
+  }
 }
 
 /* The bytes of parameters (raw or prepacked) step `s` reads. */
@@ -278,13 +318,13 @@ nncc_instance *nncc_rt_create(const nncc_model_desc *d) {
   for (i = 0; i < d->num_refs; ++i) {
     const nncc_buffer_ref *r = &d->refs[i];
     halide_dimension_t *dims = &m->ref_dims[5 * (size_t)i];
-    int64_t per = r->channels_last && r->rank == 3 ? fill_dims_channels_last(dims, r->dims)
+    int64_t per = r->channels_last && r->rank == 3 ? fill_dims_channels_last(dims, r->dims, r->border, r->interior)
                                                    : fill_dims(dims, r->rank, r->dims);
     void *host = NULL;
     if (r->kind == NNCC_REF_PARAM)
       host = m->params + m->param_offset[r->index];
     else if (r->kind == NNCC_REF_ARENA)
-      host = m->arena + r->offset;
+      host = m->arena + r->offset + (r->interior ? (r->border * (r->dims[2] + 2 * r->border) + r->border) * r->dims[0] : 0);
     else if (r->kind == NNCC_REF_GRAD)
       host = m->grads + r->offset;
     else if (r->kind == NNCC_REF_STATE)
@@ -388,6 +428,8 @@ int nncc_run_program(nncc_instance *m, const nncc_program *p, int32_t num_steps,
     m->args[0] = &m->user_context;
     for (j = 0; j < s->num_refs; ++j) {
       const nncc_buffer_ref *ref = &d->refs[s->first_ref + j];
+      if (ref->interior)
+        zero_border(ref, &m->ref_bufs[s->first_ref + j], batch);
       m->args[1 + j] = ref->kind == NNCC_REF_SCALAR ? (void *)(m->scalars + ref->offset) : (void *)&m->ref_bufs[s->first_ref + j];
     }
     m->serial_kernel = s->work >= 0 && s->work * (int64_t)batch < NNCC_PARALLEL_MIN_WORK &&

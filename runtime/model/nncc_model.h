@@ -63,6 +63,9 @@ typedef struct nncc_buffer_ref {
   int64_t dims[4];   /* row-major */
   int32_t is_int;    /* 1: int32 elements (class labels), 0: float32 */
   int32_t channels_last; /* 1: a [C, H, W] value stored as [H, W, C] (rank 3 only) */
+  int32_t border;        /* channels-last arena values: stored [H + 2b, W + 2b, C] with a zero border of b */
+  int32_t interior;      /* with a border: the producer's view, its H x W interior; the runtime zeroes
+                            the border before the step runs. Else the readers' view, border included. */
 } nncc_buffer_ref;
 
 /* One call of a program: kernel `kernel` on refs[first_ref .. first_ref +

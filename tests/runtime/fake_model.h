@@ -142,14 +142,14 @@ static const float kVecInit[] = {1, 2, 3, -1, 0.5f, 4, 0.25f, -2};
 static const float kImgInit[] = {1, 0, 0, 0, 0, 0, 0, 2,  0, 1, 1, 1, 1, 1, 1, -1, 10, 20};
 
 /* One step: the fake kernel on (x, fc.weight, fc.bias, out). */
-static const nncc_buffer_ref kVecRefs[] = {{NNCC_REF_INPUT, 0, 0, 1, 1, {3, 0, 0, 0}, 0, 0},
-                                           {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 3, 0, 0}, 0, 0},
-                                           {NNCC_REF_PARAM, 1, 0, 1, 0, {2, 0, 0, 0}, 0, 0},
-                                           {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0, 0}};
-static const nncc_buffer_ref kImgRefs[] = {{NNCC_REF_INPUT, 0, 0, 3, 1, {2, 2, 2, 0}, 0, 0},
-                                           {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 8, 0, 0}, 0, 0},
-                                           {NNCC_REF_PARAM, 1, 0, 1, 0, {2, 0, 0, 0}, 0, 0},
-                                           {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0, 0}};
+static const nncc_buffer_ref kVecRefs[] = {{NNCC_REF_INPUT, 0, 0, 1, 1, {3, 0, 0, 0}, 0, 0, 0, 0},
+                                           {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 3, 0, 0}, 0, 0, 0, 0},
+                                           {NNCC_REF_PARAM, 1, 0, 1, 0, {2, 0, 0, 0}, 0, 0, 0, 0},
+                                           {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0, 0, 0, 0}};
+static const nncc_buffer_ref kImgRefs[] = {{NNCC_REF_INPUT, 0, 0, 3, 1, {2, 2, 2, 0}, 0, 0, 0, 0},
+                                           {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 8, 0, 0}, 0, 0, 0, 0},
+                                           {NNCC_REF_PARAM, 1, 0, 1, 0, {2, 0, 0, 0}, 0, 0, 0, 0},
+                                           {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0, 0, 0, 0}};
 static const nncc_step kOneStep[] = {{0, 0, 4, -1}};
 static const nncc_kernel_fn kVecKernels[] = {fake_forward_vec};
 static const nncc_kernel_fn kImgKernels[] = {fake_forward_img};

@@ -8,10 +8,10 @@
 
 static const nncc_tensor_desc kBadInputs[] = {{"x", 1, {4, 0, 0, 0}, 4}};
 /* The step's refs as the fake model's, but x with 4 floats per sample. */
-static const nncc_buffer_ref kBadRefs[] = {{NNCC_REF_INPUT, 0, 0, 1, 1, {4, 0, 0, 0}, 0, 0},
-                                           {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 3, 0, 0}, 0, 0},
-                                           {NNCC_REF_PARAM, 1, 0, 1, 0, {2, 0, 0, 0}, 0, 0},
-                                           {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0, 0}};
+static const nncc_buffer_ref kBadRefs[] = {{NNCC_REF_INPUT, 0, 0, 1, 1, {4, 0, 0, 0}, 0, 0, 0, 0},
+                                           {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 3, 0, 0}, 0, 0, 0, 0},
+                                           {NNCC_REF_PARAM, 1, 0, 1, 0, {2, 0, 0, 0}, 0, 0, 0, 0},
+                                           {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0, 0, 0, 0}};
 static const nncc_kernel_fn kHalideKernels[] = {halide_fc_argv};
 
 /* threads of this process: the main one plus pool workers */

@@ -336,10 +336,10 @@ static int fake_channels_last(void **args) {
 }
 
 static void test_channels_last_and_small_steps(void) {
-  static const nncc_buffer_ref refs[] = {{NNCC_REF_INPUT, 0, 0, 3, 1, {2, 2, 2, 0}, 0, 1},
-                                         {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 8, 0, 0}, 0, 0},
-                                         {NNCC_REF_PARAM, 1, 0, 1, 0, {2, 0, 0, 0}, 0, 0},
-                                         {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0, 0}};
+  static const nncc_buffer_ref refs[] = {{NNCC_REF_INPUT, 0, 0, 3, 1, {2, 2, 2, 0}, 0, 1, 0, 0},
+                                         {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 8, 0, 0}, 0, 0, 0, 0},
+                                         {NNCC_REF_PARAM, 1, 0, 1, 0, {2, 0, 0, 0}, 0, 0, 0, 0},
+                                         {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0, 0, 0, 0}};
   static const nncc_step small_step[] = {{0, 0, 4, 1000}};
   static const nncc_kernel_fn kernels[] = {fake_channels_last};
   static const nncc_model_desc base = FAKE_DESC("cl", kImgInputs, kImgParams, kImgInit, 18, kernels, refs);
@@ -364,10 +364,10 @@ static void test_channels_last_and_small_steps(void) {
 
   /* The same step with its bias ref replaced by 2 MB of prepacked weights. */
   {
-    static const nncc_buffer_ref big_refs[] = {{NNCC_REF_INPUT, 0, 0, 3, 1, {2, 2, 2, 0}, 0, 1},
-                                               {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 8, 0, 0}, 0, 0},
-                                               {NNCC_REF_PACKED, 0, 0, 1, 0, {512 * 1024, 0, 0, 0}, 0, 0},
-                                               {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0, 0}};
+    static const nncc_buffer_ref big_refs[] = {{NNCC_REF_INPUT, 0, 0, 3, 1, {2, 2, 2, 0}, 0, 1, 0, 0},
+                                               {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 8, 0, 0}, 0, 0, 0, 0},
+                                               {NNCC_REF_PACKED, 0, 0, 1, 0, {512 * 1024, 0, 0, 0}, 0, 0, 0, 0},
+                                               {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0, 0, 0, 0}};
     nncc_model_desc big = base;
     big.forward.steps = small_step;
     big.refs = big_refs;
