@@ -19,6 +19,7 @@ struct LValue {
   Halide::Func f;
   Shape shape;  // per sample, as the IR writes it ([C, H, W])
   int border = 0;  // f reads zeros up to this many pixels outside H and W (Value::border)
+  bool channelsLast = false;  // f reads a buffer stored channels-last (Layout::ChannelsLast)
 };
 
 // The pure variables and the extents of a Func's dimensions, innermost first.

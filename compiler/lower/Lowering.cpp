@@ -155,7 +155,7 @@ LValue bindInput(const Value &v, Namer &namer, Halide::ImageParam &ip) {
   constrainLayout(ip, v.shape, v.layout, true, v.border);
   Halide::Func f(namer.unique(v.name + "_in"));
   f(d.vars) = ip(d.exprs());  // inlined into its consumers
-  return {f, v.shape, v.border};
+  return {f, v.shape, v.border, v.layout == Layout::ChannelsLast && v.shape.size() == 3};
 }
 
 Halide::ImageParam bindParam(const Param &p, Namer &namer) {
