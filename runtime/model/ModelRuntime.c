@@ -221,7 +221,10 @@ static int64_t ref_floats(const nncc_buffer_ref *r, int batch) {
 }
 
 /* Zeroes the border of the producer's view `r` (its buffer `b`) for `batch`
- * samples: the arena slice held other values before. */
+ * samples: the arena slice held other values before. Per sample, the
+ * border is h + 1 runs of memory: the rows above and the first row's left
+ * pixels, then a row's right pixels with the next row's left ones, and the
+ * last row's right pixels with the rows below. */
 static void zero_border(const nncc_buffer_ref *r, const halide_buffer_t *b, int batch) {
   int64_t c = r->dims[0], h = r->dims[1], w = r->dims[2], bd = r->border, w2 = w + 2 * bd;
   int64_t per = ref_sample_floats(r), y;
@@ -229,12 +232,10 @@ static void zero_border(const nncc_buffer_ref *r, const halide_buffer_t *b, int 
   for (n = 0; n < batch; ++n) {
     /* The sample's storage starts b rows and b pixels before the interior. */
     float *s = (float *)b->host + n * per - (bd * w2 + bd) * c;
-    memset(s, 0, sizeof(float) * (size_t)(bd * w2 * c));
-    memset(s + (bd + h) * w2 * c, 0, sizeof(float) * (size_t)(bd * w2 * c));
-    for (y = bd; y < bd + h; ++y) {
-      memset(s + y * w2 * c, 0, sizeof(float) * (size_t)(bd * c));
-      memset(s + (y * w2 + bd + w) * c, 0, sizeof(float) * (size_t)(bd * c));
-    }
+    memset(s, 0, sizeof(float) * (size_t)((bd * w2 + bd) * c));
+    for (y = bd; y < bd + h - 1; ++y)
+      memset(s + (y * w2 + bd + w) * c, 0, sizeof(float) * (size_t)(2 * bd * c));
+    memset(s + ((bd + h - 1) * w2 + bd + w) * c, 0, sizeof(float) * (size_t)((bd * w2 + bd) * c));
   }
 }
 
