@@ -146,8 +146,7 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
     if (!p.at) {
       // Tasks of (sample, channel block), and of bands of rows when there
       // are few blocks (rowBands); consecutive tasks share a block's
-      // weights, or a sample's input where that is the larger
-      // (convSamplesOuter).
+      // weights.
       const int bands = rowBands(c.cout / block, height);
       if (bands > 1) {
         Var yb("yb"), task0("task0");
@@ -156,9 +155,6 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
             .fuse(yb, on, task0)
             .fuse(task0, fo, task)
             .parallel(task);
-      } else if (convSamplesOuter(c.cout / block, int64_t(4) * c.cin * c.kh * c.kw * c.cout,
-                                  int64_t(4) * c.cin * padW * padH)) {
-        out.reorder(fi, xi, xo, oy, fo, on).fuse(fo, on, task).parallel(task);
       } else {
         out.fuse(on, fo, task).parallel(task);
       }

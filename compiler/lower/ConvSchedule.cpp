@@ -101,11 +101,6 @@ int rowBands(int blocks, int rows) {
   return std::max(1, std::min(rows / kMinRows, (kTasksPerSample + blocks - 1) / std::max(1, blocks)));
 }
 
-bool convSamplesOuter(int blocks, int64_t weightBytes, int64_t inputBytesPerSample) {
-  constexpr int64_t kMaxInputBytes = 1 << 20;
-  return blocks > 1 && inputBytesPerSample > weightBytes && inputBytesPerSample <= kMaxInputBytes;
-}
-
 DirectTile chooseDirectTile(const MachineShape &m, int cout, int width) {
   DirectTile t;
   t.vec = 1;

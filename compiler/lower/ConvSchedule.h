@@ -53,14 +53,6 @@ std::vector<ConvTile> convTileCandidates(const MachineShape &m, int cout, int wi
 // run on one thread), each band at least 4 of the `rows`.
 int rowBands(int blocks, int rows);
 
-// Whether the tasks of a conv's (sample, channel block) pairs take a
-// sample's blocks one after the other (samples outer) instead of a block's
-// samples: with several blocks, when a sample's (padded) input is larger
-// than the layer's weights and fits in half a core's L2 (1 MB), so that it
-// stays there for all its blocks (ResNet-18's first stride-2 conv and its
-// 1 x 1 downsampling convs).
-bool convSamplesOuter(int blocks, int64_t weightBytes, int64_t inputBytesPerSample);
-
 // The register tile of the direct (NCHW) convolution: `xvecs` vectors of `vec`
 // output columns x `filters` output channels.
 struct DirectTile {

@@ -94,29 +94,6 @@ TEST(LowerConvSchedule, ChannelsInnermostInputChannelChunks) {
       kBatches);
 }
 
-// Several blocks of output channels and a sample's input larger than the
-// weights (and at most 1 MB): a sample's blocks are consecutive tasks
-// (convSamplesOuter). The model: a 3 x 3 stride-2 conv (tile 2 x 10,
-// 4 blocks), a 1 x 1 stride-2 conv and a 1 x 1 conv on its result.
-TEST(LowerConvSchedule, ChannelsInnermostSamplesOuterTasks) {
-  using nncc::lower::convSamplesOuter;
-  // ResNet-18 (blocks of 32 channels): layer 2's stride-2 conv (input 57 x 57
-  // x 64 read, weights 64 x 9 x 128) and its downsampling 1 x 1 (55 x 55 x
-  // 64, 64 x 128) are; layer 2's 3 x 3 (30 x 30 x 128, 128 x 9 x 128) and
-  // layer 3's stride-2 conv (29 x 29 x 128, 128 x 9 x 256) are not.
-  EXPECT_TRUE(convSamplesOuter(4, 4 * 64 * 9 * 128, 4 * 57 * 57 * 64));
-  EXPECT_TRUE(convSamplesOuter(4, 4 * 64 * 128, 4 * 55 * 55 * 64));
-  EXPECT_FALSE(convSamplesOuter(4, 4 * 128 * 9 * 128, 4 * 30 * 30 * 128));
-  EXPECT_FALSE(convSamplesOuter(8, 4 * 128 * 9 * 256, 4 * 29 * 29 * 128));
-  EXPECT_FALSE(convSamplesOuter(1, 4 * 64 * 64, 4 * 56 * 56 * 64));      // one block
-  EXPECT_FALSE(convSamplesOuter(4, 4 * 64 * 128, 4 * 112 * 112 * 64));   // 3.2 MB input
-  expectMatchesReference(model("[16, 40, 40]", {
-      {"s2", R"("type": "conv2d", "filters": 128, "kernel": 3, "stride": 2, "padding": 1, "activation": "relu")"},
-      {"s2_1x1", R"("type": "conv2d", "inputs": ["s2"], "filters": 128, "kernel": 1, "stride": 2)"},
-      {"k1", R"("type": "conv2d", "inputs": ["s2"], "filters": 128, "kernel": 1, "activation": "tanh")"}}),
-      kBatches);
-}
-
 TEST(LowerConvSchedule, ChannelsInnermostForcedTiles) {
   // Tiles that leave column tails (shifted inwards) and single vectors.
   for (auto tile : {std::pair<int, int>{1, 3}, {2, 5}, {4, 6}, {1, 12}}) {
