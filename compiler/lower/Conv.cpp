@@ -67,9 +67,10 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
   const int padW = (width - 1) * c.sw + (c.kw - 1) * c.dw + 1, padH = (height - 1) * c.sh + (c.kh - 1) * c.dh + 1;
   // The input zero-padded with channels innermost: read in place when it is
   // stored channels-last with a zero border that covers the padding
-  // (pad-borders; none for an unpadded conv), else a copy. In place, the coordinates are clamped to
-  // the stored region: only results outside the output (which a fused
-  // padded pool asks for and then ignores) read beyond it.
+  // (pad-borders; none needed for an unpadded conv), else a copy. In place,
+  // the coordinates are clamped to the stored region: only results outside
+  // the output (which a fused padded pool asks for and then ignores) read
+  // beyond it.
   const int b = p.in.border;
   const bool inPlace = p.in.channelsLast && c.pl <= b && c.pt <= b && padW - c.pl <= int(p.in.shape[2]) + b &&
                        padH - c.pt <= int(p.in.shape[1]) + b;
