@@ -2,7 +2,8 @@
 // with stride, dilation, padding [t, l, b, r] and groups; depthwise is groups
 // = channels) and conv2d_transpose (its adjoint, written as a gather, with
 // output_padding only enlarging the output), then the fused activation. The
-// zero padding is explicit (padXY): no tap reads its input out of bounds.
+// zero padding is explicit (padXY, or the input's stored zero border from
+// pad-borders): no tap reads its input out of bounds.
 // The scheduled kernels (ConvKernel.h: channels-innermost and direct) take a
 // ConvProblem, so that conv2d's data gradient (ConvGradients.cpp) runs on
 // the same register tiles.
