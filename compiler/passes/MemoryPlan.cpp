@@ -114,7 +114,7 @@ TrainingMemoryPlan planTrainingMemory(const Graph &g, const BackwardProgram &bp)
   for (size_t i = 0; i < F; ++i) {
     const Op &op = g.ops[i];
     touch(static_cast<size_t>(op.output), i);
-    sizes[static_cast<size_t>(op.output)] = numElements(g.value(op.output).shape) * g.maxBatch;
+    sizes[static_cast<size_t>(op.output)] = storedElements(g.value(op.output)) * g.maxBatch;
     for (int in : op.inputs) touch(static_cast<size_t>(in), i);
   }
   for (size_t j = 0; j < bp.steps.size(); ++j) {
