@@ -33,6 +33,9 @@
  * ResNet-18's classifier at batch 1) streams them from memory, and two
  * cores each streaming half are faster than one streaming all. */
 #define NNCC_PARALLEL_MIN_PARAM_BYTES ((int64_t)2 << 20)
+/* Each parameter's offset in the instance's parameter block is a multiple of
+ * this many floats (128 bytes, the block itself so aligned). */
+#define NNCC_PARAM_ALIGN_FLOATS 32
 #define NNCC_MAX_HEADER (100u * 1024u * 1024u)
 #define NNCC_ERR_SIZE 1024
 

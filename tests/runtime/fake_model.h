@@ -10,6 +10,7 @@
 #include "runtime/model/nncc_model.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -109,6 +110,12 @@ static int fake_forward_common(void **args, int x_rank) {
   ok &= dim_ok(b, 0, 2, 1, "fc.bias");
   ok &= dim_ok(out, 0, 2, 1, "out");
   ok &= dim_ok(out, 1, batch, 2, "out (N)");
+  /* Every parameter starts on a 128-byte boundary (the bias follows a
+   * weight of 6 or 16 floats in the descriptor's initial values). */
+  if ((uintptr_t)w->host % 128 != 0 || (uintptr_t)b->host % 128 != 0) {
+    fprintf(stderr, "LAYOUT ERROR: a parameter is not 128-byte aligned (%p, %p)\n", w->host, b->host);
+    ok = 0;
+  }
   if (!ok) {
     halide_error(uc, "fake pipeline: layout contract broken");
     return -1;
