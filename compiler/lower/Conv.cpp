@@ -150,15 +150,17 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
       // are few blocks (rowBands); consecutive tasks share a block's
       // weights.
       const int bands = rowBands(c.cout / block, height);
+      const bool samplesOuter = convSamplesOuter(int64_t(4) * c.cin * c.kh * c.kw * c.cout);
+      Var outer = samplesOuter ? on : fo, inner = samplesOuter ? fo : on;
       if (bands > 1) {
         Var yb("yb"), task0("task0");
         out.split(oy, yb, oy, (height + bands - 1) / bands, TailStrategy::ShiftInwards)
-            .reorder(fi, xi, xo, oy, yb, on, fo)
-            .fuse(yb, on, task0)
-            .fuse(task0, fo, task)
+            .reorder(fi, xi, xo, oy, yb, inner, outer)
+            .fuse(yb, inner, task0)
+            .fuse(task0, outer, task)
             .parallel(task);
       } else {
-        out.fuse(on, fo, task).parallel(task);
+        out.reorder(fi, xi, xo, oy, inner, outer).fuse(inner, outer, task).parallel(task);
       }
     } else {
       out.reorder_storage(of, ox, oy, on);  // a few rows of whole channel vectors, read by the consumer

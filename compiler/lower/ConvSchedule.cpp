@@ -101,6 +101,11 @@ int rowBands(int blocks, int rows) {
   return std::max(1, std::min(rows / kMinRows, (kTasksPerSample + blocks - 1) / std::max(1, blocks)));
 }
 
+bool convSamplesOuter(int64_t weightBytes) {
+  constexpr int64_t kMaxWeightBytes = int64_t(1) << 20;  // half of a 2 MB L2
+  return weightBytes <= kMaxWeightBytes;
+}
+
 DirectTile chooseDirectTile(const MachineShape &m, int cout, int width) {
   DirectTile t;
   t.vec = 1;

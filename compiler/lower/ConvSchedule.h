@@ -53,6 +53,16 @@ std::vector<ConvTile> convTileCandidates(const MachineShape &m, int cout, int wi
 // run on one thread), each band at least 4 of the `rows`.
 int rowBands(int blocks, int rows);
 
+// Whether the tasks of a conv's (sample, channel block) pairs take a
+// sample's blocks one after the other (samples outer) rather than a block's
+// samples: when the layer's weights (`weightBytes`) fit in half of a 2 MB
+// L2, so that each core, starting on its own contiguous part of the tasks
+// (runtime/model/ThreadPool.c), reads its part of the batch once and the
+// weights from its L2, instead of every sample for its part of the blocks.
+// Larger weights keep a block's samples together, sharing the block in L2.
+// The plain and the pool-fused convolution both follow it.
+bool convSamplesOuter(int64_t weightBytes);
+
 // The register tile of the direct (NCHW) convolution: `xvecs` vectors of `vec`
 // output columns x `filters` output channels.
 struct DirectTile {

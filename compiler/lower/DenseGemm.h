@@ -91,8 +91,10 @@ Halide::Expr batchExtentOf(const Halide::Func &f);
 // splitting over threads: waking the thread pool costs tens of
 // microseconds, which a small layer does not earn back; a kernel streaming
 // `streamedBytes` (a weight read once, at batch 1) gains the other core's
-// cache and bandwidth from 1 MB on.
+// cache and bandwidth from 512 KB on (the model runtime then decides per
+// call, from the batch: NNCC_PARALLEL_MIN_STREAM_BYTES).
 constexpr double kParallelFlops = 8e6;
+constexpr double kParallelStreamedBytes = 512 * 1024;
 bool worthParallel(double flops, double streamedBytes = 0);
 
 }  // namespace lower

@@ -209,11 +209,12 @@ Func lowerPooledConv2D(const OpArgs &a) {
     return lowererFor(poolOp.kind)(pa);
   }
   // Blocks outer when the convolution's weights would not stay in half of a
-  // 2 MB L2 across a sample's blocks (vgg's conv3_2, 2.4 MB: 15.8 -> 14.7
-  // ms at batch 32; its conv2_2, 0.6 MB, keeps each sample's input in L2).
+  // 2 MB L2 across a sample's blocks (convSamplesOuter; vgg's conv3_2, 2.4
+  // MB: 15.8 -> 14.7 ms at batch 32; its conv2_2, 0.6 MB, keeps each
+  // sample's input in L2).
   const ConvGeom cg = convGeom(conv.op, conv.in().shape, conv.outShape);
   const int64_t weightBytes = int64_t(cg.cinPerGroup) * cg.kh * cg.kw * cg.cout * 4;
-  Func out = lowerRowPool(pa, r.f, r.block, weightBytes > (1 << 20));
+  Func out = lowerRowPool(pa, r.f, r.block, !convSamplesOuter(weightBytes));
   at.set(Halide::LoopLevel(out, out.args()[1]));
   return out;
 }

@@ -251,6 +251,13 @@ static int64_t step_param_bytes(const nncc_model_desc *d, const nncc_step *s) {
   return bytes;
 }
 
+/* Whether a step of `work` FLOPs (at this batch) reading `param_bytes` of
+ * parameters shares its parallel loops (ModelRuntimeInternal.h). */
+static int parallel_step(int64_t work, int64_t param_bytes) {
+  return work >= NNCC_PARALLEL_MIN_WORK || param_bytes >= NNCC_PARALLEL_MIN_PARAM_BYTES ||
+         (param_bytes >= NNCC_PARALLEL_MIN_STREAM_BYTES && work <= NNCC_PARALLEL_MAX_INTENSITY * param_bytes);
+}
+
 /* Zeroed, 128-byte aligned floats (at least one). */
 static float *aligned_floats(int64_t n) {
   void *p = NULL;
@@ -441,8 +448,7 @@ int nncc_run_program(nncc_instance *m, const nncc_program *p, int32_t num_steps,
         zero_border(ref, &m->ref_bufs[s->first_ref + j], batch);
       m->args[1 + j] = ref->kind == NNCC_REF_SCALAR ? (void *)(m->scalars + ref->offset) : (void *)&m->ref_bufs[s->first_ref + j];
     }
-    m->serial_kernel = s->work >= 0 && s->work * (int64_t)batch < NNCC_PARALLEL_MIN_WORK &&
-                       step_param_bytes(d, s) < NNCC_PARALLEL_MIN_PARAM_BYTES;
+    m->serial_kernel = s->work >= 0 && !parallel_step(s->work * (int64_t)batch, step_param_bytes(d, s));
     r = d->kernels[s->kernel](m->args);
     m->serial_kernel = 0;
     if (r != 0)

@@ -33,6 +33,13 @@
  * ResNet-18's classifier at batch 1) streams them from memory, and two
  * cores each streaming half are faster than one streaming all. */
 #define NNCC_PARALLEL_MIN_PARAM_BYTES ((int64_t)2 << 20)
+/* ... or at least this many, with at most NNCC_PARALLEL_MAX_INTENSITY FLOPs
+ * per parameter byte: a dense layer at a small batch (the MLP's 784 -> 256,
+ * 0.8 MB, at batch 1) is bound by reading its weight, from L2 or further,
+ * and each core reading its own half (the pool deals each the same block
+ * of tasks every call) halves that. */
+#define NNCC_PARALLEL_MIN_STREAM_BYTES ((int64_t)512 << 10)
+#define NNCC_PARALLEL_MAX_INTENSITY 4
 /* Each parameter's offset in the instance's parameter block is a multiple of
  * this many floats (128 bytes, the block itself so aligned). */
 #define NNCC_PARAM_ALIGN_FLOATS 32
@@ -42,23 +49,55 @@
 /* ------------------------------------------------------------------------ */
 /* The instance                                                              */
 
+/* nncc_pool.state: the caller closes a job when no task is left; a worker
+ * joins only an open job of the generation it saw, so the caller waits for
+ * the workers inside the job, never for one still asleep. */
+#define NNCC_JOB_CLOSED ((uint64_t)1 << 31)
+#define NNCC_JOB_ACTIVE ((uint64_t)NNCC_JOB_CLOSED - 1)
+
+/* One thread's share of a parallel loop's tasks, [lo, hi) relative to the
+ * loop's min, packed into one word (lo in the low half) so that the owner
+ * (taking from lo) and a thief (taking from hi) agree with one CAS; 64 bytes
+ * apart so that each stays in its owner's cache. */
+typedef struct nncc_range {
+  uint64_t bounds;
+  char pad_[56];
+} nncc_range;
+
+/* A worker's start argument. */
+typedef struct nncc_worker {
+  struct nncc_pool *pool;
+  int slot; /* its range: 1 + its index (the caller's is 0) */
+} nncc_worker;
+
 typedef struct nncc_pool {
   pthread_mutex_t mu;
-  pthread_cond_t work_cv;   /* workers wait here for a new job (or shutdown) */
-  pthread_cond_t done_cv;   /* the caller waits here for the workers to finish */
+  pthread_cond_t work_cv;   /* sleeping workers wait here for a new job (or shutdown) */
+  pthread_cond_t done_cv;   /* a sleeping caller waits here for the workers to finish */
   pthread_t *threads;
+  nncc_worker *workers;     /* num_workers start arguments */
+  nncc_range *ranges;       /* num_workers + 1, 64-byte aligned */
   int num_workers;          /* threads running */
   int shutdown;
-  unsigned long generation; /* bumped per job */
+  int sleepers;             /* workers blocked (or about to block) on work_cv */
+  int caller_sleeping;      /* 1 while the caller blocks (or is about to) on done_cv */
+  unsigned long generation; /* bumped per job, after the job's fields are written */
   unsigned long spawn_generation; /* the generation when the workers were started */
-  int busy;                 /* workers still inside the current job */
-  /* the current job */
+  /* the current job: written by the caller before the generation moves,
+   * read by the workers after */
   void *user_context;
   halide_task_t task;
   uint8_t *closure;
-  int next;                 /* next task index, taken with __atomic_fetch_add */
-  int end;
+  int min;
+  int sharing;              /* caller + workers sharing the job: ranges[0 .. sharing) */
+  /* written while the job runs, each 64 bytes from the others (a cache line
+   * of its own; plain padding: this file is compiled as C99 and C++) */
+  char pad0_[64];
+  uint64_t state;           /* the job's generation (high 32 bits), NNCC_JOB_CLOSED, and
+                               the number of workers inside it (low bits) */
+  char pad1_[64];
   int result;               /* first non-zero task result, set with CAS */
+  char pad2_[64];
 } nncc_pool;
 
 struct nncc_instance {

@@ -262,6 +262,95 @@ static void test_par_for(void) {
   nncc_rt_destroy(m);
 }
 
+/* The pool deals each thread a contiguous block of the tasks: with two
+ * threads the caller starts at the loop's first task and goes up, the
+ * worker starts at the middle; once a block is empty its thread steals from
+ * the back of the other's. Every task runs once. */
+enum { kBlockTasks = 16 };
+typedef struct block_closure {
+  pthread_t caller;
+  int order[kBlockTasks]; /* the tasks in the order each thread ran them */
+  int by_caller[kBlockTasks];
+  int caller_runs, worker_runs, first_worker_task;
+  int hits[kBlockTasks];
+} block_closure;
+
+static int block_task(void *uc, int i, uint8_t *closure) {
+  block_closure *c = (block_closure *)closure;
+  struct timespec pause = {0, 200000}; /* 0.2 ms: the worker joins long before the end */
+  (void)uc;
+  __atomic_fetch_add(&c->hits[i - 100], 1, __ATOMIC_RELAXED);
+  if (pthread_equal(pthread_self(), c->caller)) {
+    c->order[c->caller_runs++] = i - 100;
+  } else if (__atomic_fetch_add(&c->worker_runs, 1, __ATOMIC_RELAXED) == 0) {
+    c->first_worker_task = i - 100;
+  }
+  nanosleep(&pause, NULL);
+  return 0;
+}
+
+static void test_blocks_and_stealing(void) {
+  nncc_instance *m = nncc_rt_create(&kVecDesc);
+  block_closure c;
+  int i, once = 1, ascending = 1;
+  CHECK(m != NULL);
+  if (!m)
+    return;
+  CHECK(nncc_rt_set_threads(m, 2) == NNCC_OK);
+  /* (again, a few times, should a loaded machine keep the worker off the
+   * CPU for the whole loop) */
+  for (i = 0; i < 5; ++i) {
+    memset(&c, 0, sizeof c);
+    c.caller = pthread_self();
+    c.first_worker_task = -1;
+    CHECK(halide_do_par_for(m, block_task, 100, kBlockTasks, (uint8_t *)&c) == 0);
+    if (c.worker_runs > 0)
+      break;
+  }
+  for (i = 0; i < kBlockTasks; ++i)
+    once &= c.hits[i] == 1;
+  CHECK(once);
+  CHECK(c.worker_runs > 0);
+  CHECK(c.first_worker_task == kBlockTasks / 2);
+  /* the caller's own block first, in order, from the loop's start */
+  for (i = 0; i < c.caller_runs && i < kBlockTasks / 2; ++i)
+    ascending &= c.order[i] == i;
+  CHECK(c.caller_runs > 0 && ascending);
+  nncc_rt_destroy(m);
+}
+
+/* Loops posted while the worker may be asleep, waking, or still spinning
+ * out of the last one: every task runs exactly once whichever way it joins
+ * (or does not). */
+static void test_loops_with_gaps(void) {
+  enum { N = 64 };
+  static int hits[N];
+  nncc_instance *m = nncc_rt_create(&kVecDesc);
+  int rep, i;
+  CHECK(m != NULL);
+  if (!m)
+    return;
+  CHECK(nncc_rt_set_threads(m, 3) == NNCC_OK);
+  for (rep = 0; rep < 60; ++rep) {
+    count_closure c;
+    struct timespec gap = {0, (long)(rep % 6) * 20000}; /* 0 to 0.1 ms: around the spin window */
+    int once = 1;
+    memset(&c, 0, sizeof c);
+    memset(hits, 0, sizeof hits);
+    c.hits = hits;
+    c.fail_at = -1;
+    c.caller = pthread_self();
+    nanosleep(&gap, NULL);
+    CHECK(halide_do_par_for(m, count_task, 0, 1 + rep % N, (uint8_t *)&c) == 0);
+    for (i = 0; i < 1 + rep % N; ++i)
+      once &= hits[i] == 1;
+    for (; i < N; ++i)
+      once &= hits[i] == 0;
+    CHECK(once);
+  }
+  nncc_rt_destroy(m);
+}
+
 /* --- two instances on two threads ---------------------------------------- */
 
 typedef struct thread_arg {
@@ -383,6 +472,36 @@ static void test_channels_last_and_small_steps(void) {
     CHECK(g_cl_off_caller > 0);
     nncc_rt_destroy(m);
   }
+
+  /* 512 KB of weights: shared while the step does at most
+   * NNCC_PARALLEL_MAX_INTENSITY FLOPs per weight byte (a dense layer at a
+   * small batch), serial above (but under NNCC_PARALLEL_MIN_WORK). */
+  {
+    static const nncc_buffer_ref mid_refs[] = {{NNCC_REF_INPUT, 0, 0, 3, 1, {2, 2, 2, 0}, 0, 1, 0, 0},
+                                               {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 8, 0, 0}, 0, 0, 0, 0},
+                                               {NNCC_REF_PACKED, 0, 0, 1, 0, {128 * 1024, 0, 0, 0}, 0, 0, 0, 0},
+                                               {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0, 0, 0, 0}};
+    /* 4 samples x 500000 FLOPs = 2 MFLOP <= 4 x 512 KB; x 600000: above */
+    static const nncc_step light_step[] = {{0, 0, 4, 500000}}, heavy_step[] = {{0, 0, 4, 600000}};
+    const nncc_step *steps[2] = {light_step, heavy_step};
+    int k;
+    for (k = 0; k < 2; ++k) {
+      nncc_model_desc mid = base;
+      mid.forward.steps = steps[k];
+      mid.refs = mid_refs;
+      mid.packed_floats = 128 * 1024;
+      m = nncc_rt_create(&mid);
+      CHECK(m != NULL);
+      if (!m)
+        return;
+      CHECK(nncc_rt_set_threads(m, 2) == NNCC_OK);
+      g_cl_off_caller = 0, g_cl_layout_ok = 1, g_cl_calls = 0;
+      CHECK(nncc_rt_forward(m, 4, in, outs) == NNCC_OK);
+      CHECK(g_cl_calls == 1);
+      CHECK(k == 0 ? g_cl_off_caller > 0 : g_cl_off_caller == 0);
+      nncc_rt_destroy(m);
+    }
+  }
 }
 
 int main(void) {
@@ -390,6 +509,8 @@ int main(void) {
   test_argument_checks();
   test_halide_error();
   test_par_for();
+  test_blocks_and_stealing();
+  test_loops_with_gaps();
   test_two_threads();
   test_channels_last_and_small_steps();
   return finish("test_runtime");

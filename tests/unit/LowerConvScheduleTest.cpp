@@ -94,6 +94,23 @@ TEST(LowerConvSchedule, ChannelsInnermostInputChannelChunks) {
       kBatches);
 }
 
+// The tasks of (sample, channel block) take a sample's blocks one after the
+// other when the weights fit in half of a 2 MB L2 (convSamplesOuter), else
+// a block's samples: both orders against the interpreter at several
+// batches.
+TEST(LowerConvSchedule, ChannelsInnermostTaskOrders) {
+  using nncc::lower::convSamplesOuter;
+  EXPECT_TRUE(convSamplesOuter(4 * 64 * 9 * 64));      // VGG's conv1_2, 147 KB
+  EXPECT_TRUE(convSamplesOuter(4 * 128 * 9 * 128));    // ResNet-18's layer 2, 0.6 MB
+  EXPECT_FALSE(convSamplesOuter(4 * 128 * 9 * 256));   // VGG's conv3_1, 1.2 MB
+  EXPECT_FALSE(convSamplesOuter(4 * 256 * 9 * 256));   // ResNet-18's layer 3, 2.4 MB
+  EXPECT_FALSE(convSamplesOuter(4 * 512 * 9 * 512));   // ResNet-18's layer 4, 9.4 MB
+  expectMatchesReference(model("[256, 5, 4]", {
+      {"wide", R"("type": "conv2d", "filters": 160, "kernel": 3, "padding": 1, "activation": "relu")"},
+      {"narrow", R"("type": "conv2d", "inputs": ["wide"], "filters": 64, "kernel": 3, "padding": 1)"}}),
+      kBatches);
+}
+
 TEST(LowerConvSchedule, ChannelsInnermostForcedTiles) {
   // Tiles that leave column tails (shifted inwards) and single vectors.
   for (auto tile : {std::pair<int, int>{1, 3}, {2, 5}, {4, 6}, {1, 12}}) {
