@@ -322,9 +322,12 @@ Func lowerConvKernel(const ConvProblem &p) {
 }
 
 // The packing of an op's weight when its forward kernel takes it prepacked:
-// a conv2d on the channels-innermost kernel, with opts.prepackConvWeights.
+// a conv2d on the channels-innermost kernel, or a dense layer
+// (prepackedDenseWeight), with opts.prepackConvWeights.
 std::optional<ConvWeightPacking> prepackedConvWeight(const Graph &g, const Op &op, const LowerOptions &opts) {
-  if (op.kind != OpKind::Conv2D || !opts.prepackConvWeights || !convKernelsApply(opts)) return std::nullopt;
+  if (!opts.prepackConvWeights || !convKernelsApply(opts)) return std::nullopt;
+  if (op.kind == OpKind::Dense) return prepackedDenseWeight(g, op, opts);
+  if (op.kind != OpKind::Conv2D) return std::nullopt;
   const Value &out = g.value(op.output);
   const Shape &result = op.fused.pool ? op.fused.poolInput : out.shape;  // the convolution's own, before a fused pool
   ConvGeom c = convGeom(op, g.value(op.inputs.at(0)).shape, result);

@@ -97,6 +97,12 @@ bool convKernelsApply(const LowerOptions &opts);
 // `opts` (already holding the op's ScheduleChoice) with
 // opts.prepackConvWeights; nullopt otherwise.
 std::optional<ConvWeightPacking> prepackedConvWeight(const Graph &g, const Op &op, const LowerOptions &opts);
+// A dense layer's weight [units, F] packed as a 1 x 1 convolution's, in
+// blocks of a vector of units and one chunk of all features: packed(l, i,
+// 0, ub) = weight(ub * lanes + l, i), each block one contiguous stream
+// (Dense.cpp's packed GEMV). When the units are whole vectors; nullopt
+// otherwise.
+std::optional<ConvWeightPacking> prepackedDenseWeight(const Graph &g, const Op &op, const LowerOptions &opts);
 // Whether a conv2d of geometry `c` and output layout `outLayout` takes the
 // channels-innermost kernel.
 bool channelsInnermostApplies(const ConvGeom &c, const MachineShape &m, Layout outLayout);

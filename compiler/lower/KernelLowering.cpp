@@ -96,12 +96,13 @@ LoweredKernel lowerConvWeightPackKernel(const Graph &g, const Op &op, const Lowe
   if (!weight) throw LoweringError(op.name + ": missing parameter 'weight'");
   Namer namer;
   LoweredKernel k;
-  Halide::ImageParam w = bindParam(*weight, namer);  // (kx, ky, ci, f)
+  Halide::ImageParam w = bindParam(*weight, namer);  // conv2d (kx, ky, ci, f); dense (i, u), a 1 x 1 conv's
   k.arguments.emplace_back(w);
   k.imageParams.push_back(w);
-  Halide::Func packed = packing->define([w](Halide::Expr kx, Halide::Expr ky, Halide::Expr ci,
-                                            Halide::Expr f) { return w(kx, ky, ci, f); },
-                                        namer.unique(op.name + "_packed_weight"));
+  const bool dense = op.kind == OpKind::Dense;
+  Halide::Func packed = packing->define([w, dense](Halide::Expr kx, Halide::Expr ky, Halide::Expr ci, Halide::Expr f) {
+    return dense ? w(ci, f) : w(kx, ky, ci, f);
+  }, namer.unique(op.name + "_packed_weight"));
   packing->schedule(packed, machineShape(opts));
   constrainDense(packed.output_buffer(), packing->shape(), false);
   k.pipeline = Halide::Pipeline(packed);

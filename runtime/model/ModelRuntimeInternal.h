@@ -25,9 +25,11 @@
 #define NNCC_MAGIC 0x6e6e6363u /* "nncc": tells an instance from a foreign user_context */
 #define NNCC_MAX_THREADS 1024
 /* Steps with less work (FLOPs, nncc_step.work x batch) run on one thread:
- * about 80 us on one core: below it two threads lose more to the wake-up
- * and the shared caches than they gain (measured on LeNet-5 and the MLP). */
-#define NNCC_PARALLEL_MIN_WORK ((int64_t)1 << 24)
+ * about 20 us on one core: below it two threads lose more to the hand-off
+ * and the shared caches than they gain (measured on LeNet-5 and the MLP;
+ * 2^24 with the pool that handed tasks out one by one and waited for every
+ * worker). */
+#define NNCC_PARALLEL_MIN_WORK ((int64_t)1 << 22)
 /* ... unless the step reads at least this many bytes of parameters: a
  * layer whose weights do not fit one core's L2 (VGG's 4096 -> 256 dense,
  * ResNet-18's classifier at batch 1) streams them from memory, and two

@@ -1,4 +1,4 @@
-// The compiled model's cache of prepacked conv weights (docs/runtime.md,
+// The compiled model's cache of prepacked conv and dense weights (docs/runtime.md,
 // "Prepacked weights"): every way the weights change (load_weights,
 // train_step, apply_gradients) must reach the packed copies the forward
 // kernels read. Each test changes the weights and then checks forward and
@@ -27,24 +27,28 @@ using StepFn = int (*)(void *, int, const float *, const void *, float *);
 using EvalFn = int (*)(void *, int, const float *, const void *, float *, int32_t *);
 using LoadFn = int (*)(void *, const char *);
 
-// Two channels-innermost convs (16 -> 32 -> 48 channels, 3x3), a dense head.
+// Two channels-innermost convs (16 -> 32 -> 48 channels, 3x3), a dense
+// layer of 32 units (whole vectors: prepacked too) and a dense head of 5
+// (not).
 std::string convNet(const std::string &training) {
   return std::string(R"({"nncc": 1, "name": "packed", "init": {"seed": 11}, "max_batch": 4,
     "inputs": [{"name": "image", "shape": [16, 6, 6]}],
     "layers": [{"type": "conv2d", "name": "c1", "filters": 32, "kernel": 3, "padding": 1, "activation": "relu"},
                {"type": "conv2d", "name": "c2", "filters": 48, "kernel": 3, "activation": "relu"},
-               {"type": "flatten", "name": "f"}, {"type": "dense", "name": "logits", "units": 5}],
+               {"type": "flatten", "name": "f"}, {"type": "dense", "name": "hidden", "units": 32, "activation": "relu"},
+               {"type": "dense", "name": "logits", "units": 5}],
     "outputs": ["logits"])") +
          training + "}";
 }
 
-// The test is only meaningful when the compiled convs take packed weights.
+// The test is only meaningful when the compiled convs and the hidden dense
+// layer take packed weights.
 void expectPrepacked(const Graph &g) {
   LowerOptions lo;
   lo.prepackConvWeights = true;
   int packed = 0;
   for (const Op &op : g.ops) packed += packedWeightShape(g, op, lo).has_value();
-  EXPECT_EQ(packed, 2) << "the convs do not take the channels-innermost kernel on this target";
+  EXPECT_EQ(packed, 3) << "the convs or the hidden dense layer are not prepacked on this target";
 }
 
 std::vector<float> randomInput(int batch, unsigned seed) {
