@@ -279,9 +279,9 @@ Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
     }
     const bool streamParallel = worthParallel(flopsPerSample, 4.0 * features * units);
     if (gemvOn) {
-      if (gemvs.size() > 1)
-        schedulePackedGemv(gemvs[0], out.specialize(gemv4When), out, ou, on,
-                           worthParallel(flopsPerSample * kGemvSamples, 4.0 * features * units));
+      // (the 4-sample tiles' loop always parallel: the model runtime runs
+      // it on one thread when the call's batch makes too little work)
+      if (gemvs.size() > 1) schedulePackedGemv(gemvs[0], out.specialize(gemv4When), out, ou, on, true);
       schedulePackedGemv(gemvs.back(), out, out, ou, on, streamParallel);
     } else {
       scheduleDot(dot, out, out, ou, on, streamParallel);

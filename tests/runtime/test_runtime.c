@@ -333,7 +333,8 @@ static void test_loops_with_gaps(void) {
   CHECK(nncc_rt_set_threads(m, 3) == NNCC_OK);
   for (rep = 0; rep < 60; ++rep) {
     count_closure c;
-    struct timespec gap = {0, (long)(rep % 6) * 20000}; /* 0 to 0.1 ms: around the spin window */
+    static const long gaps_ns[6] = {0, 20000, 100000, 300000, 1000000, 2000000}; /* around the spin window */
+    struct timespec gap = {0, gaps_ns[rep % 6]};
     int once = 1;
     memset(&c, 0, sizeof c);
     memset(hits, 0, sizeof hits);
