@@ -166,6 +166,16 @@ static int count_task(void *uc, int i, uint8_t *closure) {
   return 0;
 }
 
+/* A closure for count_task over `n` hits, all zero, no failing task. */
+static void reset_count(count_closure *c, int *hits, size_t n, int base) {
+  memset(c, 0, sizeof *c);
+  memset(hits, 0, n * sizeof *hits);
+  c->hits = hits;
+  c->base = base;
+  c->fail_at = -1;
+  c->caller = pthread_self();
+}
+
 static int inner_task(void *uc, int i, uint8_t *closure) {
   (void)uc;
   (void)i;
@@ -196,12 +206,7 @@ static void test_par_for(void) {
     for (rep = 0; rep < 20; ++rep) {
       count_closure c;
       int once = 1;
-      memset(&c, 0, sizeof c);
-      memset(hits, 0, sizeof hits);
-      c.hits = hits;
-      c.base = 5;
-      c.fail_at = -1;
-      c.caller = pthread_self();
+      reset_count(&c, hits, N, 5);
       CHECK(halide_do_par_for(m, count_task, 5, N, (uint8_t *)&c) == 0);
       for (i = 0; i < N; ++i)
         once &= hits[i] == 1;
@@ -236,11 +241,7 @@ static void test_par_for(void) {
     for (t = 0; t < 5; ++t) {
       count_closure c;
       int once = 1;
-      memset(&c, 0, sizeof c);
-      memset(hits, 0, sizeof hits);
-      c.hits = hits;
-      c.fail_at = -1;
-      c.caller = pthread_self();
+      reset_count(&c, hits, N, 0);
       CHECK(nncc_rt_set_threads(m, sizes[t]) == NNCC_OK);
       CHECK(halide_do_par_for(m, count_task, 0, N, (uint8_t *)&c) == 0);
       for (i = 0; i < N; ++i)
@@ -251,11 +252,7 @@ static void test_par_for(void) {
   /* a null user_context runs serially on the caller */
   {
     count_closure c;
-    memset(&c, 0, sizeof c);
-    memset(hits, 0, sizeof hits);
-    c.hits = hits;
-    c.fail_at = -1;
-    c.caller = pthread_self();
+    reset_count(&c, hits, N, 0);
     CHECK(halide_do_par_for(NULL, count_task, 0, 100, (uint8_t *)&c) == 0);
     CHECK(c.off_caller == 0 && c.sum == 4950);
   }
@@ -336,11 +333,7 @@ static void test_loops_with_gaps(void) {
     static const long gaps_ns[6] = {0, 20000, 100000, 300000, 1000000, 2000000}; /* around the spin window */
     struct timespec gap = {0, gaps_ns[rep % 6]};
     int once = 1;
-    memset(&c, 0, sizeof c);
-    memset(hits, 0, sizeof hits);
-    c.hits = hits;
-    c.fail_at = -1;
-    c.caller = pthread_self();
+    reset_count(&c, hits, N, 0);
     nanosleep(&gap, NULL);
     CHECK(halide_do_par_for(m, count_task, 0, 1 + rep % N, (uint8_t *)&c) == 0);
     for (i = 0; i < 1 + rep % N; ++i)
