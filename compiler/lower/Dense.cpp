@@ -110,12 +110,14 @@ struct PackedGemv {
   Var l{"l"}, ub{"ub"}, n{"n"};
   Halide::RDom r;
   int lanes = 1, blocks = 1, samples = 1;
+  bool samplesInner = false;
   Expr operator()(Expr u, Expr sample) const { return acc(u % lanes, u / lanes, sample); }
 };
 
 PackedGemv packedGemv(const OpArgs &a, int features, int lanes, int blocks, int samples, const std::string &suffix) {
   PackedGemv g;
   g.lanes = lanes, g.blocks = blocks, g.samples = samples;
+  g.samplesInner = int64_t(4) * features * a.outExtent(0) > (int64_t(2) << 20);
   const Halide::ImageParam &w = a.param(ParamRole::Weight);
   g.r = Halide::RDom(0, features, a.name("rf" + suffix));
   g.acc = Func(a.name("gemv" + suffix));
@@ -127,16 +129,23 @@ PackedGemv packedGemv(const OpArgs &a, int features, int lanes, int blocks, int 
 // The GEMV's tile on `stage` of the output (units ou, batch on): ou split by
 // the tile's units (which divide the layer's), on by its samples (shifted
 // inwards: the batch must be at least that), parallel over (unit tile,
-// sample tile) when `parallel`; the accumulator computed per task.
+// sample tile) when `parallel`; the accumulator computed per task. The
+// sample tiles are the inner ones when the weight does not fit in half of a
+// 4 MB L2 (samplesInner): a unit tile's weight (1 MB for VGG's 4096 -> 256)
+// is then read from L2 by all the batch's tiles in turn, where the other
+// order streamed the whole weight from L3 per sample tile (that layer at
+// batch 32: 1.43 -> 0.86 ms, perf in the network); below, the unit tiles
+// (the MLP's 0.8 MB at batch 32 on 2 threads: 0.060 ms with the samples
+// inner, 0.056 without).
 void schedulePackedGemv(const PackedGemv &g, Halide::Stage stage, const Func &out, Var ou, Var on, bool parallel) {
   Var uo("uo"), ui("ui"), no("no"), ni("ni"), task("task");
   stage.split(ou, uo, ui, g.lanes * g.blocks, TailStrategy::RoundUp)
       .split(on, no, ni, g.samples, TailStrategy::ShiftInwards)
-      .reorder(ui, ni, uo, no)
+      .reorder(ui, ni, g.samplesInner ? no : uo, g.samplesInner ? uo : no)
       .vectorize(ui, g.lanes)
       .unroll(ui)
       .unroll(ni)
-      .fuse(uo, no, task);
+      .fuse(g.samplesInner ? no : uo, g.samplesInner ? uo : no, task);
   if (parallel) stage.parallel(task);
   Func acc = g.acc;
   acc.compute_at(out, task).bound_extent(g.l, g.lanes).vectorize(g.l).unroll(g.ub).unroll(g.n);
