@@ -323,10 +323,11 @@ Func lowerConvKernel(const ConvProblem &p) {
 
 // The packing of an op's weight when its forward kernel takes it prepacked:
 // a conv2d on the channels-innermost kernel, or a dense layer
-// (prepackedDenseWeight), with opts.prepackConvWeights.
+// (prepackedDenseWeight, with opts.prepackDenseWeights too), with
+// opts.prepackConvWeights.
 std::optional<ConvWeightPacking> prepackedConvWeight(const Graph &g, const Op &op, const LowerOptions &opts) {
   if (!opts.prepackConvWeights || !convKernelsApply(opts)) return std::nullopt;
-  if (op.kind == OpKind::Dense) return prepackedDenseWeight(g, op, opts);
+  if (op.kind == OpKind::Dense) return opts.prepackDenseWeights ? prepackedDenseWeight(g, op, opts) : std::nullopt;
   if (op.kind != OpKind::Conv2D) return std::nullopt;
   const Value &out = g.value(op.output);
   const Shape &result = op.fused.pool ? op.fused.poolInput : out.shape;  // the convolution's own, before a fused pool
