@@ -178,11 +178,7 @@ Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
   Var u = d.vars[0], n = d.vars[1];
   const int units = d.extents[0];
   const Halide::ImageParam &w = a.param(ParamRole::Weight);
-  // The weight's element (feature i, unit c), raw or prepacked.
-  const bool packed = a.packedWeight;
-  auto weight = [&](Expr i, Expr c) {
-    return packed ? w(c % m.lanes, i, 0, c / m.lanes) : Expr(w(i, c));
-  };
+  const bool packed = a.packedWeight;  // (prepackedDenseWeight: units whole vectors)
   auto bias = [&](Expr unit) {
     return a.hasParam(ParamRole::Bias) ? Expr(a.param(ParamRole::Bias)(unit)) : Expr(0.f);
   };
@@ -199,7 +195,7 @@ Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
   xBlock(k, nb) = gemmOn ? in.f(k, Halide::unsafe_promise_clamped(nb, 0, batch - 1)) : in.f(k, nb);
   xT(nb, k) = xBlock(k, nb);
   GemmSpec spec{a.name("acc"), Expr(features), [&](Expr v, Expr kk) { return xT(v, kk); },
-                [&](Expr c, Expr kk) { return weight(kk, c); }, [&](Expr, Expr c) { return bias(c); }};
+                [&](Expr c, Expr kk) { return w(kk, c); }, [&](Expr, Expr c) { return bias(c); }};
   // The GEMM's tiles, widest first; each is used from its width on. With a
   // prepacked weight the packed GEMV below takes every batch instead: its
   // tile of 4 vectors of units x 4 samples ran the MLP's 784 -> 256 at 182
@@ -208,7 +204,7 @@ Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
   std::vector<GemmTileFunc> gemms;
   if (gemmOn && !packed) {
     for (int width : {2 * lanes, lanes, lanes / 2}) {
-      if (width < 4 || packed) continue;
+      if (width < 4) continue;
       GemmTile t = chooseGemmTile(m, width, units, maxWeightRows(features));
       if (t.width() != width) continue;
       gemms.emplace_back(spec, t, "_" + std::to_string(t.width()));
@@ -235,26 +231,27 @@ Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
   // packed GEMV, 4 samples a tile from batch 4 on, else 1; without, the dot
   // products.
   const int kGemvSamples = 4;
-  const bool gemvOn = packed && units % m.lanes == 0;
   std::vector<PackedGemv> gemvs;
-  if (gemvOn) {
+  if (packed) {
     const int blocks = gemvBlocks(units, m.lanes);
     if (batch.defined()) gemvs.push_back(packedGemv(a, features, m.lanes, blocks, kGemvSamples, "4"));
     gemvs.push_back(packedGemv(a, features, m.lanes, blocks, 1, "1"));
   }
   const Expr gemv4When = batch.defined() ? batch >= kGemvSamples : Expr(false);
   DenseDot dot;
-  if (!gemvOn) dot = denseDot(a, features, m, u, n);
-  // The value below the GEMMs (raw, before the epilogue).
-  auto belowGemms = [&]() {
-    if (!gemvOn) return bias(u) + dot.value;
-    Expr value = bias(u) + gemvs.back()(u, n);
-    if (gemvs.size() > 1) value = Halide::select(gemv4When, bias(u) + gemvs[0](u, n), value);
+  if (!packed) dot = denseDot(a, features, m, u, n);
+  // The value below the GEMMs (or instead of them), each path's raw value
+  // passed through `wrap` (as it is, or through its own epilogue).
+  using Wrap = std::function<Expr(const std::string &, Expr)>;
+  auto rest = [&](const Wrap &wrap) {
+    if (!packed) return wrap("dot", bias(u) + dot.value);
+    Expr value = wrap("gemv_out1", bias(u) + gemvs.back()(u, n));
+    if (gemvs.size() > 1) value = Halide::select(gemv4When, wrap("gemv_out4", bias(u) + gemvs[0](u, n)), value);
     return value;
   };
-  // The value from the GEMM of each width (read by `via`) or the rest.
-  auto choose = [&](const std::function<Expr(size_t)> &via, Expr rest) {
-    Expr value = rest;
+  // The value from the GEMM of each width (read by `via`) or the one below.
+  auto choose = [&](const std::function<Expr(size_t)> &via, Expr below) {
+    Expr value = below;
     for (size_t g = gemms.size(); g-- > 0;) value = Halide::select(when[g], via(g), value);
     return value;
   };
@@ -262,7 +259,7 @@ Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
     std::vector<Var> v = out.args();
     Var ou = v[0], on = v[1];
     out.compute_root();
-    if (gemvOn) out.bound(ou, 0, units);
+    if (packed) out.bound(ou, 0, units);
     for (const GemmTileFunc &g : gemms) {
       const int width = g.tile().width();
       g.tileStage(out.specialize(when[&g - gemms.data()]), on, ou, GemmTileFunc::Order::COuter,
@@ -287,7 +284,7 @@ Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
       if (worthParallel(features * narrowest * 8.0)) xT.parallel(nbo);
     }
     const bool streamParallel = worthParallel(flopsPerSample, 4.0 * features * units);
-    if (gemvOn) {
+    if (packed) {
       // (the 4-sample tiles' loop always parallel: the model runtime runs
       // it on one thread when the call's batch makes too little work)
       if (gemvs.size() > 1) schedulePackedGemv(gemvs[0], out.specialize(gemv4When), out, ou, on, true);
@@ -305,32 +302,19 @@ Func denseScheduled(const OpArgs &a, int features, const MachineShape &m) {
   if ((gemms.empty() && gemvs.size() < 2) ||
       (attr.hasActivation && (attr.act.kind == OpKind::Softmax || attr.act.kind == OpKind::LogSoftmax))) {
     Func raw(preActivationName(a));
-    raw(u, n) = choose([&](size_t g) { return gemms[g](n, u); }, belowGemms());
+    raw(u, n) = choose([&](size_t g) { return gemms[g](n, u); }, rest([](const std::string &, Expr v) { return v; }));
     return scheduledEpilogue(a, raw, schedule);
   }
-  Func out(a.name());
-  auto unscheduled = [](Func) {};
-  std::vector<Func> viaGemm;
-  for (const GemmTileFunc &g : gemms) {
-    Func raw(a.name("gemm" + std::to_string(g.tile().width())));
-    raw(u, n) = g(n, u);
-    viaGemm.push_back(scheduledEpilogue(a, raw, unscheduled));
-  }
-  // The rest: the GEMVs' (each with its epilogue) or the dot products'.
+  // Each path's value through its own epilogue, unscheduled (inlined into
+  // the output).
   auto withEpilogue = [&](const std::string &suffix, Expr value) {
     Func raw(a.name(suffix));
     raw(u, n) = value;
-    return scheduledEpilogue(a, raw, unscheduled);
+    return scheduledEpilogue(a, raw, [](Func) {})(u, n);
   };
-  Expr rest;
-  if (gemvOn) {
-    rest = withEpilogue("gemv_out1", bias(u) + gemvs.back()(u, n))(u, n);
-    if (gemvs.size() > 1)
-      rest = Halide::select(gemv4When, withEpilogue("gemv_out4", bias(u) + gemvs[0](u, n))(u, n), rest);
-  } else {
-    rest = withEpilogue("dot", bias(u) + dot.value)(u, n);
-  }
-  out(u, n) = choose([&](size_t g) { return viaGemm[g](u, n); }, rest);
+  Func out(a.name());
+  out(u, n) = choose([&](size_t g) { return withEpilogue("gemm" + std::to_string(gemms[g].tile().width()), gemms[g](n, u)); },
+                     rest(withEpilogue));
   schedule(out);
   return out;
 }

@@ -77,12 +77,9 @@ static int run_task(nncc_pool *p, int offset) {
  * core is slower or shared. */
 static void run_tasks(nncc_pool *p, int self) {
   int t, i;
-  while (__atomic_load_n(&p->result, __ATOMIC_RELAXED) == 0 && (i = take_task(&p->ranges[self], 0)) >= 0)
-    if (run_task(p, i) != 0)
-      return;
-  for (t = 1; t < p->sharing; ++t) {
-    nncc_range *victim = &p->ranges[(self + t) % p->sharing];
-    while (__atomic_load_n(&p->result, __ATOMIC_RELAXED) == 0 && (i = take_task(victim, 1)) >= 0)
+  for (t = 0; t < p->sharing; ++t) { /* t = 0: its own range, from the front */
+    nncc_range *r = &p->ranges[(self + t) % p->sharing];
+    while (__atomic_load_n(&p->result, __ATOMIC_RELAXED) == 0 && (i = take_task(r, t > 0)) >= 0)
       if (run_task(p, i) != 0)
         return;
   }
