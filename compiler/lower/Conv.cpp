@@ -136,7 +136,7 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
   return p.epilogue(raw, [&](Func out) {
     std::vector<Var> v = out.args();
     Var ox = v[0], oy = v[1], of = v[2], on = v[3];
-    Var fo("fo"), fi("fi"), xo("xo"), xi("xi"), rows("rows"), task("task");
+    Var fo("fo"), fi("fi"), xo("xo"), xi("xi");
     if (p.at) out.compute_at(*p.at);
     else out.compute_root();
     out.split(of, fo, fi, block, TailStrategy::RoundUp)  // block divides cout
@@ -148,20 +148,9 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
     if (!p.at) {
       // Tasks of (sample, channel block), and of bands of rows when there
       // are few blocks (rowBands); consecutive tasks share a block's
-      // weights.
-      const int bands = rowBands(c.cout / block, height);
-      const bool samplesOuter = convSamplesOuter(int64_t(4) * c.cin * c.kh * c.kw * c.cout);
-      Var outer = samplesOuter ? on : fo, inner = samplesOuter ? fo : on;
-      if (bands > 1) {
-        Var yb("yb"), task0("task0");
-        out.split(oy, yb, oy, (height + bands - 1) / bands, TailStrategy::ShiftInwards)
-            .reorder(fi, xi, xo, oy, yb, inner, outer)
-            .fuse(yb, inner, task0)
-            .fuse(task0, outer, task)
-            .parallel(task);
-      } else {
-        out.reorder(fi, xi, xo, oy, inner, outer).fuse(inner, outer, task).parallel(task);
-      }
+      // weights or a sample's input (convSamplesOuter).
+      scheduleRowTasks(out, {fi, xi, xo, oy}, oy, fo, on, c.cout / block, height,
+                       int64_t(4) * c.cin * c.kh * c.kw * c.cout);
     } else {
       out.reorder_storage(of, ox, oy, on);  // a few rows of whole channel vectors, read by the consumer
     }
@@ -170,7 +159,7 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
       // The block's sums, in L1 (rows x width x block floats): per chunk
       // of input channels, every row's tiles; the chunk's weights (chunk x
       // taps x block floats) stay in L1 across the rows.
-      Var tf("tf"), tx("tx"), txi("txi");
+      Var tf("tf"), tx("tx"), txi("txi"), task("task");  // scheduleRowTasks's parallel loop
       total.compute_at(out, task).bound_extent(f, block).reorder_storage(f, x, y, n).vectorize(f, lanes);
       total.update()
           .split(f, tf, f, block, TailStrategy::RoundUp)
@@ -342,7 +331,30 @@ std::optional<ConvWeightPacking> prepackedConvWeight(const Graph &g, const Op &o
 // the input being zero outside.
 Func lowerConv2D(const OpArgs &a) {
   if (a.op.fused.pool) return lowerPooledConv2D(a);  // Pool.cpp
-  return lowerConv2DResult(a, nullptr).f;
+  if (a.outDims().inner == 2 || !convKernelsApply(a.opts)) return lowerConv2DResult(a, nullptr).f;
+  // A planar result of the channels-innermost kernel (an output at the API
+  // boundary, or any conv of a training model): each row computed into a
+  // few KB of whole channel vectors, then copied out with vectors of columns
+  // (scheduleRowConsumer), instead of each lane of the tile's stores going
+  // to a plane of its own. Not when the kernel's reduction runs in chunks
+  // at the root (few pixels: its stores are few), which a row loop would undo.
+  const ConvGeom c = geomOf(a);
+  const MachineShape m = machineShape(a.opts);
+  if (!channelsInnermostApplies(c, m, Layout::Planar) || convWeightPacking(c, a.outShape, m, a.opts.choice).chunks() > 1)
+    return lowerConv2DResult(a, nullptr).f;
+  Halide::LoopLevel at;  // the copy's row loop, set once the copy exists
+  ConvResult r = lowerConv2DResult(a, &at);
+  if (!r.block) return r.f;  // a softmax epilogue: computed at the root
+  Dims d = a.outDims();
+  Func out(a.name("planar"));
+  out(d.vars) = r.f(d.vars);
+  at.set(scheduleRowConsumer(out, d, r.block, convWeightBytes(a), a.opts));
+  return out;
+}
+
+int64_t convWeightBytes(const OpArgs &a) {
+  const ConvGeom c = geomOf(a);
+  return int64_t(4) * c.cinPerGroup * c.kh * c.kw * c.cout;
 }
 
 ConvResult lowerConv2DResult(const OpArgs &a, const Halide::LoopLevel *at) {

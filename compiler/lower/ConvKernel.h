@@ -115,8 +115,8 @@ Halide::Func lowerConvKernel(const ConvProblem &p);
 int convChannelBlock(const ConvProblem &p);
 
 // conv2d's result (bias and fused epilogue, no fused pool) for an op whose
-// OpArgs::outShape is the convolution's own. With `at` (a fused pool's row
-// loop), a channels-innermost kernel is computed there and its block of
+// OpArgs::outShape is the convolution's own. With `at` (the row loop of a
+// fused pool or of a planar result's copy), a channels-innermost kernel is computed there and its block of
 // channels is returned; otherwise (at null, or the direct or generic kernel
 // or a softmax epilogue, which compute the result at the root) 0. Also
 // whether the channels-innermost kernel computed it (its vectors are
@@ -128,6 +128,8 @@ struct ConvResult {
   bool channelsInnermost = false;  // the channels-innermost kernel computed it
 };
 ConvResult lowerConv2DResult(const OpArgs &a, const Halide::LoopLevel *at);
+// The bytes of a conv2d's weight (OpArgs::outShape the convolution's own).
+int64_t convWeightBytes(const OpArgs &a);
 
 }  // namespace lower
 }  // namespace nncc

@@ -106,6 +106,43 @@ bool convSamplesOuter(int64_t weightBytes) {
   return weightBytes <= kMaxWeightBytes;
 }
 
+void scheduleRowTasks(Halide::Func out, std::vector<Halide::VarOrRVar> inside, const Halide::Var &y,
+                      const Halide::Var &co, const Halide::Var &n, int blocks, int height, int64_t weightBytes) {
+  const bool samplesOuter = convSamplesOuter(weightBytes);
+  Halide::Var outer = samplesOuter ? n : co, inner = samplesOuter ? co : n, task("task");
+  const int bands = rowBands(blocks, height);
+  if (bands > 1) {
+    Halide::Var yb("yb"), task0("task0");
+    out.split(y, yb, y, (height + bands - 1) / bands, Halide::TailStrategy::ShiftInwards);
+    inside.insert(inside.end(), {yb, inner, outer});
+    out.reorder(inside).fuse(yb, inner, task0).fuse(task0, outer, task).parallel(task);
+  } else {
+    inside.insert(inside.end(), {inner, outer});
+    out.reorder(inside).fuse(inner, outer, task).parallel(task);
+  }
+}
+
+Halide::LoopLevel scheduleRowConsumer(Halide::Func out, const Dims &d, int block, int64_t weightBytes,
+                                      const LowerOptions &opts) {
+  Halide::Var x = d.vars[0], y = d.vars[1], c = d.vars[2], n = d.vars[3], co("co"), ci("ci");
+  out.compute_root().split(c, co, ci, block);
+  // Whole vectors of channels when they are stored innermost. A planar
+  // result instead writes each channel's row with whole vectors of columns
+  // (vectors of channels would send each lane to a plane of its own, which
+  // at 32 x 32 are 4 KB apart and share an L1 set).
+  const bool channels = d.inner == 2;
+  std::vector<Halide::VarOrRVar> inside{ci, x, y};
+  if (!channels) inside = {x, ci, y};
+  scheduleRowTasks(out, inside, y, co, n, d.extents[2] / block, d.extents[1], weightBytes);
+  if (channels) {
+    out.vectorize(ci, std::min(machineShape(opts).lanes, block));
+  } else {
+    const int v = vectorFactor(opts, d.extents[0]);
+    if (v > 1) out.vectorize(x, v, Halide::TailStrategy::ShiftInwards);
+  }
+  return Halide::LoopLevel(out, y);
+}
+
 DirectTile chooseDirectTile(const MachineShape &m, int cout, int width) {
   DirectTile t;
   t.vec = 1;

@@ -63,6 +63,25 @@ int rowBands(int blocks, int rows);
 // The plain and the pool-fused convolution both follow it.
 bool convSamplesOuter(int64_t weightBytes);
 
+// The parallel loop of a conv's kernel, or of a Func that consumes its rows
+// as it computes them: tasks of (sample `n`, channel block `co`) pairs, in
+// the order convSamplesOuter(weightBytes) gives, and bands of the `height`
+// rows `y` when there are few blocks (rowBands), fused into one parallel
+// loop named "task". `inside` are the loops of a task, innermost first,
+// ending with `y`.
+void scheduleRowTasks(Halide::Func out, std::vector<Halide::VarOrRVar> inside, const Halide::Var &y,
+                      const Halide::Var &co, const Halide::Var &n, int blocks, int height, int64_t weightBytes);
+
+// The schedule of a Func `out` (dimensions `d`: x, y, c, n) that reads a
+// channels-innermost conv's result row by row as the conv computes it, in
+// blocks of `block` channels (a fused pool, or the planar copy of a
+// result): compute_root, the conv's tasks (scheduleRowTasks), one output row
+// at a time, vectorized along its stored innermost dimension (channels, or
+// the columns of a planar result). Returns the loop level at which the conv
+// is computed: its row loop.
+Halide::LoopLevel scheduleRowConsumer(Halide::Func out, const Dims &d, int block, int64_t weightBytes,
+                                      const LowerOptions &opts);
+
 // The register tile of the direct (NCHW) convolution: `xvecs` vectors of `vec`
 // output columns x `filters` output channels.
 struct DirectTile {

@@ -75,7 +75,7 @@ constexpr int kMaxUnrolledWindow = 16;
 // no padding, every window inside): its rows can be pooled as soon as the
 // convolution has computed them. The pool is then a pure Func over the taps
 // (foldWindow).
-Func lowerRowPool(const OpArgs &a, Func conv, int block, bool blocksOuter) {
+Func lowerRowPool(const OpArgs &a, Func conv, int block, int64_t weightBytes, Halide::LoopLevel &at) {
   PoolGeom p(a);
   Dims d = a.outDims();
   Halide::Var x = d.vars[0], y = d.vars[1], c = d.vars[2], n = d.vars[3];
@@ -83,27 +83,9 @@ Func lowerRowPool(const OpArgs &a, Func conv, int block, bool blocksOuter) {
   if (a.op.kind == OpKind::AvgPool2D) acc = acc / f32(double(p.kh) * double(p.kw));
   Func out(a.name());
   out(x, y, c, n) = acc;
-  // Tasks of (channel block, sample), each pooling its rows one at a time:
-  // the convolution computes the rows of one pooled row, in registers and a
+  // The convolution computes the rows of one pooled row, in registers and a
   // few KB of whole channel vectors, then the pool reads them.
-  Halide::Var co("co"), ci("ci"), task("task");
-  const int lanes = a.opts.target.natural_vector_size(Halide::Float(32));
-  // With `blocksOuter` a block's samples are consecutive tasks, sharing its
-  // weights in L2; else a sample's blocks, sharing its input.
-  Halide::Var outer = blocksOuter ? co : n, inner = blocksOuter ? n : co;
-  out.compute_root().split(c, co, ci, block).reorder(ci, x, y, inner, outer).vectorize(ci, std::min(lanes, block));
-  const int height = d.extents[1], bands = rowBands(int(a.outShape[0]) / block, height);
-  if (bands > 1) {
-    // Bands of pooled rows too, as the convolution's own tasks (rowBands).
-    Halide::Var yb("yb"), task0("task0");
-    out.split(y, yb, y, (height + bands - 1) / bands, Halide::TailStrategy::ShiftInwards)
-        .reorder(ci, x, y, yb, inner, outer)
-        .fuse(yb, inner, task0)
-        .fuse(task0, outer, task)
-        .parallel(task);
-  } else {
-    out.fuse(inner, outer, task).parallel(task);
-  }
+  at.set(scheduleRowConsumer(out, d, block, weightBytes, a.opts));
   return out;
 }
 
@@ -208,15 +190,10 @@ Func lowerPooledConv2D(const OpArgs &a) {
     if (r.channelsInnermost && a.outDims().inner == 2) r.f.reorder_storage(r.f.args()[2], r.f.args()[0], r.f.args()[1], r.f.args()[3]);
     return lowererFor(poolOp.kind)(pa);
   }
-  // Blocks outer when the convolution's weights would not stay in half of a
-  // 2 MB L2 across a sample's blocks (convSamplesOuter; vgg's conv3_2, 2.4
-  // MB: 15.8 -> 14.7 ms at batch 32; its conv2_2, 0.6 MB, keeps each
-  // sample's input in L2).
-  const ConvGeom cg = convGeom(conv.op, conv.in().shape, conv.outShape);
-  const int64_t weightBytes = int64_t(cg.cinPerGroup) * cg.kh * cg.kw * cg.cout * 4;
-  Func out = lowerRowPool(pa, r.f, r.block, !convSamplesOuter(weightBytes));
-  at.set(Halide::LoopLevel(out, out.args()[1]));
-  return out;
+  // The tasks in the convolution's order (convSamplesOuter; vgg's conv3_2,
+  // 2.4 MB, blocks outer: 15.8 -> 14.7 ms at batch 32; its conv2_2, 0.6 MB,
+  // keeps each sample's input in L2).
+  return lowerRowPool(pa, r.f, r.block, convWeightBytes(conv), at);
 }
 
 }  // namespace lower
