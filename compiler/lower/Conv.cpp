@@ -139,6 +139,7 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
     Var fo("fo"), fi("fi"), xo("xo"), xi("xi");
     if (p.at) out.compute_at(*p.at);
     else out.compute_root();
+    if (p.storeAt) out.store_at(*p.storeAt);
     out.split(of, fo, fi, block, TailStrategy::RoundUp)  // block divides cout
         .split(ox, xo, xi, t.cols, TailStrategy::ShiftInwards)
         .reorder(fi, xi, xo, oy, on, fo)
@@ -357,7 +358,7 @@ int64_t convWeightBytes(const OpArgs &a) {
   return int64_t(4) * c.cinPerGroup * c.kh * c.kw * c.cout;
 }
 
-ConvResult lowerConv2DResult(const OpArgs &a, const Halide::LoopLevel *at) {
+ConvResult lowerConv2DResult(const OpArgs &a, const Halide::LoopLevel *at, const Halide::LoopLevel *storeAt) {
   ConvGeom c = geomOf(a);
   if (convKernelsApply(a.opts)) {
     const Halide::ImageParam &w = a.param(ParamRole::Weight);  // (kx, ky, ci, f)
@@ -381,6 +382,7 @@ ConvResult lowerConv2DResult(const OpArgs &a, const Halide::LoopLevel *at) {
     const int channelBlock = convChannelBlock(p);
     int block = at && !softmax ? channelBlock : 0;
     if (block) p.at = *at;
+    if (block && storeAt) p.storeAt = *storeAt;
     return {lowerConvKernel(p), block, channelBlock > 0};
   }
   Dims d = dimsOf(a.outShape);

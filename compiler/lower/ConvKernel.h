@@ -48,6 +48,10 @@ struct ConvProblem {
   // parallelism and must ask for whole blocks of convChannelBlock channels.
   // (Empty: the root. A LoopLevel cannot be inspected before it is locked.)
   std::optional<Halide::LoopLevel> at = std::nullopt;
+  // With `at`, where the result is stored, when outside `at` (a pool whose
+  // windows overlap: Halide's sliding window then computes each row once
+  // per task). Empty: at `at`.
+  std::optional<Halide::LoopLevel> storeAt = std::nullopt;
   // The weight already packed by ConvWeightPacking (a prepacked forward
   // kernel, docs/runtime.md); undefined: the kernel packs `weight` itself.
   // Only the channels-innermost kernel reads it.
@@ -127,7 +131,8 @@ struct ConvResult {
   int block = 0;
   bool channelsInnermost = false;  // the channels-innermost kernel computed it
 };
-ConvResult lowerConv2DResult(const OpArgs &a, const Halide::LoopLevel *at);
+// With `storeAt` too, the result is stored there (ConvProblem::storeAt).
+ConvResult lowerConv2DResult(const OpArgs &a, const Halide::LoopLevel *at, const Halide::LoopLevel *storeAt = nullptr);
 // The bytes of a conv2d's weight (OpArgs::outShape the convolution's own).
 int64_t convWeightBytes(const OpArgs &a);
 

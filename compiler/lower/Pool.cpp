@@ -89,6 +89,35 @@ Func lowerRowPool(const OpArgs &a, Func conv, int block, int64_t weightBytes, Ha
   return out;
 }
 
+// A fused max pool whose windows overlap or reach into its padding
+// (ResNet's 3x3 stride-2 pool after its first convolution): the same row
+// loop, but the convolution's rows are stored for the whole task
+// (`storeAt`), so that Halide's sliding window computes each of them once
+// as the pooled rows advance, in a few rows of storage (folded); taps outside
+// the convolution's result are -inf, as the pool's own padding.
+Func lowerSlidingMaxPool(const OpArgs &a, Func conv, int block, int64_t weightBytes, Halide::LoopLevel &at,
+                         Halide::LoopLevel &storeAt) {
+  PoolGeom p(a);
+  Dims d = a.outDims();
+  Halide::Var x = d.vars[0], y = d.vars[1], c = d.vars[2], n = d.vars[3];
+  Expr acc = foldWindow(OpKind::MaxPool2D, p, [&](int i, int j) {
+    Expr cx = x * p.sw - p.pl + i, cy = y * p.sh - p.pt + j;
+    Expr inside = cx >= 0 && cx < p.w && cy >= 0 && cy < p.h;
+    return Halide::select(inside, conv(Halide::clamp(cx, 0, p.w - 1), Halide::clamp(cy, 0, p.h - 1), c, n),
+                          f32(-std::numeric_limits<float>::infinity()));
+  });
+  Func out(a.name());
+  out(x, y, c, n) = acc;
+  at.set(scheduleRowConsumer(out, d, block, weightBytes, a.opts));
+  storeAt.set(Halide::LoopLevel(out, Halide::Var("task")));  // scheduleRowTasks's parallel loop
+  // A window's rows, rounded up to a power of two, in a ring (Halide does not
+  // fold it by itself through the clamps).
+  int fold = 1;
+  while (fold < p.kh) fold *= 2;
+  conv.fold_storage(conv.args()[1], fold);
+  return out;
+}
+
 bool poolTilesInput(const PoolGeom &p) {
   return p.kh == p.sh && p.kw == p.sw && p.pt == 0 && p.pl == 0 && p.pb == 0 && p.pr == 0;
 }
@@ -178,8 +207,11 @@ Func lowerPooledConv2D(const OpArgs &a) {
   const bool rows = a.opts.schedule && a.opts.vectorize && poolTilesInput(geom) &&
                     (int64_t(a.outShape[1]) - 1) * geom.sh + geom.kh <= geom.h &&
                     (int64_t(a.outShape[2]) - 1) * geom.sw + geom.kw <= geom.w;
-  Halide::LoopLevel at;  // the pool's row loop, set once the pool exists
-  ConvResult r = lowerConv2DResult(conv, rows ? &at : nullptr);
+  // Else a max pool of at most kMaxUnrolledWindow taps slides over the rows.
+  const bool slide = !rows && a.opts.schedule && a.opts.vectorize && poolOp.kind == OpKind::MaxPool2D &&
+                     geom.kh * geom.kw <= kMaxUnrolledWindow && geom.sh <= geom.kh;
+  Halide::LoopLevel at, storeAt;  // the pool's row and task loops, set once the pool exists
+  ConvResult r = lowerConv2DResult(conv, rows || slide ? &at : nullptr, slide ? &storeAt : nullptr);
   LValue in{r.f, conv.outShape};
   OpArgs pa{a.g, poolOp, a.opts, a.namer, {&in}, {}, a.outShape};
   if (!r.block) {
@@ -193,6 +225,7 @@ Func lowerPooledConv2D(const OpArgs &a) {
   // The tasks in the convolution's order (convSamplesOuter; vgg's conv3_2,
   // 2.4 MB, blocks outer: 15.8 -> 14.7 ms at batch 32; its conv2_2, 0.6 MB,
   // keeps each sample's input in L2).
+  if (slide) return lowerSlidingMaxPool(pa, r.f, r.block, convWeightBytes(conv), at, storeAt);
   return lowerRowPool(pa, r.f, r.block, convWeightBytes(conv), at);
 }
 
