@@ -19,6 +19,7 @@ namespace lower {
 struct ConvGeom {
   int kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0, groups = 1;
   int cin = 0, cout = 0, cinPerGroup = 0, coutPerGroup = 0;
+  bool pooled = false;  // the op has a fused pool (Op::fused.pool)
 };
 
 // The attributes of a conv2d or conv2d_transpose op with per-sample input
