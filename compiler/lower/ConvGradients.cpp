@@ -134,6 +134,57 @@ Func conv2dWeightGradientGemm(const GradArgs &a, const ConvShape &c, const LValu
   return dw;
 }
 
+// Whether the weight gradient has too few values per tap for the GEMM's tile
+// (filters x input channels at most 16: LeNet's first conv, 6 x 1, gave the
+// GEMM one 4-lane accumulator) and reads the input at stride 1 along x.
+bool weightGradientByPixels(const ConvShape &c) {
+  return c.groups == 1 && c.sw == 1 && c.cout * c.cinPerGroup <= 16;
+}
+
+// The weight gradient of a conv with few filters x channels, vectorized over
+// the output columns instead: per tap row ky and input channel, a register
+// tile of up to 24 accumulators (a block of filters x the kw taps of the
+// row) holds one vector of lanes per (filter, kx) and adds dz(x) * in(x + kx)
+// for x in vectors of columns, rows and samples; the lanes are summed at the
+// end. The output gradient and the padded input are first copied whole,
+// rows of columns padded to whole vectors (the columns past the row's end
+// have a zero output gradient), so the tile's loads are plain vector loads.
+Func conv2dWeightGradientPixels(const GradArgs &a, const ConvShape &c, const LValue &dz, Func padded, const Param &p) {
+  Halide::Var kx("kx"), ky("ky"), cg("cg"), f("f"), x("x"), y("y"), n("n"), l("l");
+  const int lanes = std::max(1, a.opts.target.natural_vector_size(Halide::Float(32)));
+  const int xv = (c.ow + lanes - 1) / lanes;  // vectors of columns per row
+  Expr last = a.batch - 1;
+  Func dzp(a.name("dout_p")), xp(a.name("input_p")), sums(a.name("dweight_lanes")), acc(a.name("dweight_acc"));
+  dzp(x, y, f, n) = Halide::select(x < c.ow, dz.f(Halide::min(x, c.ow - 1), y, f, Halide::min(n, last)), 0.f);
+  xp(x, y, cg, n) = padded(x - c.pl, y - c.pt, cg, Halide::min(n, last));
+  Halide::RDom r({{0, xv}, {0, c.oh}, {0, a.batch}}, a.name("r"));
+  acc(l, f, cg, kx, ky) = 0.f;
+  acc(l, f, cg, kx, ky) += dzp(r.x * lanes + l, r.y, f, r.z) * xp(r.x * lanes + l + kx * c.dw, r.y * c.sh + ky * c.dh, cg, r.z);
+  sums(l, f, cg, kx, ky) = acc(l, f, cg, kx, ky);
+  Halide::RDom rl(0, lanes, a.name("rl"));
+  const Halide::ImageParam &w = a.param(ParamRole::Weight);
+  Func dw(a.name("dweight"));
+  dw(kx, ky, cg, f) = Halide::sum(sums(rl, f, cg, kx, ky)) + regularizationGradient(a, p, w(kx, ky, cg, f));
+
+  const int block = std::max(1, std::min(c.cout, 24 / std::max(1, c.kw)));
+  Halide::Var fo("fo"), fi("fi");
+  dzp.compute_root().vectorize(x, lanes).parallel(n);
+  xp.compute_root().vectorize(x, lanes, Halide::TailStrategy::GuardWithIf).parallel(n);
+  sums.compute_root()
+      .bound(l, 0, lanes)
+      .bound(kx, 0, c.kw)
+      .split(f, fo, fi, block, Halide::TailStrategy::ShiftInwards)
+      .reorder(l, fi, kx, fo, cg, ky)
+      .vectorize(l)
+      .unroll(fi)
+      .unroll(kx)
+      .parallel(ky);
+  acc.compute_at(sums, fo).vectorize(l).unroll(f).unroll(kx);
+  acc.update().reorder(l, f, kx, r.x, r.y, r.z).vectorize(l).unroll(f).unroll(kx);
+  dw.compute_root().parallel(f);
+  return dw;
+}
+
 // The input gradient as a forward convolution (ConvKernel.h) of dz. With
 // kx' = kw-1 - kx the gather above is, at stride 1,
 //   dx(ix, iy, ci) = sum over (kx', ky', f of ci's group) of
@@ -198,16 +249,18 @@ Func conv2dInputGradient(const GradArgs &a) {
 
 Func conv2dParamGradient(const GradArgs &a, const Param &p) {
   ConvShape c(a);
-  // The bias sum and the GEMM's transposition read dz once per element: the
-  // activation's gradient inlines there; the generic correlation reads it
-  // once per tap.
+  // The bias sum, the GEMM's transposition and the pixel path's copy read dz
+  // once per element: the activation's gradient inlines there; the generic
+  // correlation reads it once per tap.
   int v = vectorFactor(a.opts, c.cout);
+  bool pixels = a.opts.schedule && a.opts.vectorize && weightGradientByPixels(c);
   bool gemm = a.opts.schedule && c.groups == 1 && v > 1;
-  LValue dz = gradThroughFusedActivation(a, p.role == ParamRole::Bias || gemm);
+  LValue dz = gradThroughFusedActivation(a, p.role == ParamRole::Bias || gemm || pixels);
   if (p.role == ParamRole::Bias) return convBiasGradient(a, c, dz);
   Halide::RDom r({{0, c.ow}, {0, c.oh}, {0, a.batch}}, a.name("r"));
   Halide::Var kx("kx"), ky("ky"), cg("cg"), f("f");
   Func padded = padXY(a.inputs[0], 0.f, a.name("padded"));
+  if (pixels) return conv2dWeightGradientPixels(a, c, dz, padded, p);
   if (gemm) return conv2dWeightGradientGemm(a, c, dz, padded, p, v);
   Expr channel = c.groups == 1 ? Expr(cg) : (f / c.coutPerGroup) * c.cinPerGroup + cg;
   Func sum(a.name("dweight_sum")), dw(a.name("dweight"));

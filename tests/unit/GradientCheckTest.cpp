@@ -149,6 +149,18 @@ TEST(GradientCheck, ConvStrideDilationAsymmetricPadding) {
                  "regularization": {"l2": 0.02}}})", 2);
 }
 
+// Few filters x channels (6 x 1 and 4 x 6): the weight gradient vectorized
+// over the output columns (conv2dWeightGradientPixels), rows of 19 columns
+// (a partial second vector on AVX-512) and stride 2 in y.
+TEST(GradientCheck, ConvWeightGradientOverColumns) {
+  checkGradients(std::string(kHead) + R"("inputs": [{"name": "x", "shape": [1, 6, 19]}],
+    "layers": [{"type": "conv2d", "name": "c1", "filters": 6, "kernel": 5, "padding": 2, "activation": "tanh"},
+               {"type": "conv2d", "name": "c2", "filters": 2, "kernel": [2, 3], "stride": [2, 1]},
+               {"type": "flatten", "name": "f"}, {"type": "dense", "name": "o", "units": 3}],
+    "outputs": ["o"],
+    "training": {"loss": {"type": "softmax_cross_entropy"}, "optimizer": {"type": "sgd"}}})", 2);
+}
+
 TEST(GradientCheck, GroupedConvAndPools) {
   checkGradients(std::string(kHead) + R"("inputs": [{"name": "x", "shape": [4, 9, 9]}],
     "layers": [{"type": "conv2d", "name": "g", "filters": 6, "kernel": 3, "padding": 1, "groups": 2,
