@@ -151,8 +151,7 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
       // Tasks of (sample, channel block), and of bands of rows when there
       // are few blocks (rowBands); consecutive tasks share a block's
       // weights or a sample's input (convSamplesOuter).
-      scheduleRowTasks(out, {fi, xi, xo, oy}, oy, fo, on, c.cout / block, height,
-                       int64_t(4) * c.cin * c.kh * c.kw * c.cout);
+      scheduleRowTasks(out, {fi, xi, xo, oy}, oy, fo, on, c.cout / block, height, convWeightBytes(c));
     } else {
       out.reorder_storage(of, ox, oy, on);  // a few rows of whole channel vectors, read by the consumer
     }
@@ -352,14 +351,11 @@ Func lowerConv2D(const OpArgs &a) {
   Dims d = a.outDims();
   Func out(a.name("planar"));
   out(d.vars) = r.f(d.vars);
-  at.set(scheduleRowConsumer(out, d, r.block, convWeightBytes(a), a.opts));
+  at.set(scheduleRowConsumer(out, d, r.block, convWeightBytes(c), a.opts));
   return out;
 }
 
-int64_t convWeightBytes(const OpArgs &a) {
-  const ConvGeom c = geomOf(a);
-  return int64_t(4) * c.cinPerGroup * c.kh * c.kw * c.cout;
-}
+int64_t convWeightBytes(const ConvGeom &c) { return int64_t(4) * c.cinPerGroup * c.kh * c.kw * c.cout; }
 
 ConvResult lowerConv2DResult(const OpArgs &a, const Halide::LoopLevel *at, const Halide::LoopLevel *storeAt) {
   ConvGeom c = geomOf(a);

@@ -134,8 +134,8 @@ struct ConvResult {
 };
 // With `storeAt` too, the result is stored there (ConvProblem::storeAt).
 ConvResult lowerConv2DResult(const OpArgs &a, const Halide::LoopLevel *at, const Halide::LoopLevel *storeAt = nullptr);
-// The bytes of a conv2d's weight (OpArgs::outShape the convolution's own).
-int64_t convWeightBytes(const OpArgs &a);
+// The bytes of a convolution's weight.
+int64_t convWeightBytes(const ConvGeom &c);
 
 }  // namespace lower
 }  // namespace nncc

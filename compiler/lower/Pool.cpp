@@ -71,50 +71,39 @@ Expr foldWindow(OpKind kind, const PoolGeom &p, const std::function<Expr(int i, 
 // innermost dimension like any element-wise op.
 constexpr int kMaxUnrolledWindow = 16;
 
-// A fused pool whose windows tile the convolution's result (stride = size,
-// no padding, every window inside): its rows can be pooled as soon as the
-// convolution has computed them. The pool is then a pure Func over the taps
-// (foldWindow).
-Func lowerRowPool(const OpArgs &a, Func conv, int block, int64_t weightBytes, Halide::LoopLevel &at) {
+// A fused pool computed row by row as the convolution computes its rows:
+// a pure Func over the taps (foldWindow), the convolution's tile computed at
+// its row loop (`at`), in registers and a few KB of whole channel vectors.
+// Either the windows tile the convolution's result (stride = size, no
+// padding, every window inside), so a pooled row's rows are new each time;
+// or (`storeAt`, a max pool whose windows overlap or reach into its padding:
+// ResNet's 3x3 stride-2 pool after its first convolution) the rows are
+// stored for the whole task, so that Halide's sliding window computes each
+// of them once as the pooled rows advance, in a ring of a window's rows
+// rounded up to a power of two (Halide does not fold it by itself through
+// the clamps), and taps outside the result are -inf, as the pool's padding.
+Func lowerRowPool(const OpArgs &a, Func conv, int block, int64_t weightBytes, Halide::LoopLevel &at,
+                  Halide::LoopLevel *storeAt) {
   PoolGeom p(a);
   Dims d = a.outDims();
   Halide::Var x = d.vars[0], y = d.vars[1], c = d.vars[2], n = d.vars[3];
-  Expr acc = foldWindow(a.op.kind, p, [&](int i, int j) { return conv(x * p.sw + i, y * p.sh + j, c, n); });
+  Expr acc = foldWindow(a.op.kind, p, [&](int i, int j) {
+    Expr cx = x * p.sw - p.pl + i, cy = y * p.sh - p.pt + j;
+    if (!storeAt) return Expr(conv(cx, cy, c, n));
+    Expr inside = cx >= 0 && cx < p.w && cy >= 0 && cy < p.h;
+    return Halide::select(inside, Expr(conv(Halide::clamp(cx, 0, p.w - 1), Halide::clamp(cy, 0, p.h - 1), c, n)),
+                          f32(-std::numeric_limits<float>::infinity()));
+  });
   if (a.op.kind == OpKind::AvgPool2D) acc = acc / f32(double(p.kh) * double(p.kw));
   Func out(a.name());
   out(x, y, c, n) = acc;
-  // The convolution computes the rows of one pooled row, in registers and a
-  // few KB of whole channel vectors, then the pool reads them.
   at.set(scheduleRowConsumer(out, d, block, weightBytes, a.opts));
-  return out;
-}
-
-// A fused max pool whose windows overlap or reach into its padding
-// (ResNet's 3x3 stride-2 pool after its first convolution): the same row
-// loop, but the convolution's rows are stored for the whole task
-// (`storeAt`), so that Halide's sliding window computes each of them once
-// as the pooled rows advance, in a few rows of storage (folded); taps outside
-// the convolution's result are -inf, as the pool's own padding.
-Func lowerSlidingMaxPool(const OpArgs &a, Func conv, int block, int64_t weightBytes, Halide::LoopLevel &at,
-                         Halide::LoopLevel &storeAt) {
-  PoolGeom p(a);
-  Dims d = a.outDims();
-  Halide::Var x = d.vars[0], y = d.vars[1], c = d.vars[2], n = d.vars[3];
-  Expr acc = foldWindow(OpKind::MaxPool2D, p, [&](int i, int j) {
-    Expr cx = x * p.sw - p.pl + i, cy = y * p.sh - p.pt + j;
-    Expr inside = cx >= 0 && cx < p.w && cy >= 0 && cy < p.h;
-    return Halide::select(inside, conv(Halide::clamp(cx, 0, p.w - 1), Halide::clamp(cy, 0, p.h - 1), c, n),
-                          f32(-std::numeric_limits<float>::infinity()));
-  });
-  Func out(a.name());
-  out(x, y, c, n) = acc;
-  at.set(scheduleRowConsumer(out, d, block, weightBytes, a.opts));
-  storeAt.set(Halide::LoopLevel(out, Halide::Var("task")));  // scheduleRowTasks's parallel loop
-  // A window's rows, rounded up to a power of two, in a ring (Halide does not
-  // fold it by itself through the clamps).
-  int fold = 1;
-  while (fold < p.kh) fold *= 2;
-  conv.fold_storage(conv.args()[1], fold);
+  if (storeAt) {
+    storeAt->set(Halide::LoopLevel(out, Halide::Var("task")));  // scheduleRowTasks's parallel loop
+    int fold = 1;
+    while (fold < p.kh) fold *= 2;
+    conv.fold_storage(conv.args()[1], fold);
+  }
   return out;
 }
 
@@ -225,8 +214,8 @@ Func lowerPooledConv2D(const OpArgs &a) {
   // The tasks in the convolution's order (convSamplesOuter; vgg's conv3_2,
   // 2.4 MB, blocks outer: 15.8 -> 14.7 ms at batch 32; its conv2_2, 0.6 MB,
   // keeps each sample's input in L2).
-  if (slide) return lowerSlidingMaxPool(pa, r.f, r.block, convWeightBytes(conv), at, storeAt);
-  return lowerRowPool(pa, r.f, r.block, convWeightBytes(conv), at);
+  const int64_t weightBytes = convWeightBytes(convGeom(conv.op, conv.in().shape, conv.outShape));
+  return lowerRowPool(pa, r.f, r.block, weightBytes, at, slide ? &storeAt : nullptr);
 }
 
 }  // namespace lower
