@@ -213,7 +213,9 @@ class GlueBuilder {
         steps.push_back(llvm::ConstantStruct::get(stepTy, {llvm::ConstantInt::get(i32, st.kernel),
                                                            llvm::ConstantInt::get(i32, st.firstRef),
                                                            llvm::ConstantInt::get(i32, st.numRefs),
-                                                           llvm::ConstantInt::get(i64, st.work)}));
+                                                           llvm::ConstantInt::get(i64, st.work),
+                                                           llvm::ConstantExpr::getPointerCast(
+                                                               string(st.name), stepTy->getElementType(4))}));
       return llvm::ConstantStruct::get(progTy, {llvm::ConstantInt::get(i32, steps.size()),
                                                 array(stepTy, steps, progTy->getElementType(1), name)});
     };

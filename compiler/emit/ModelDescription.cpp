@@ -45,8 +45,8 @@ class Describer {
     d_.refs.push_back(r);
   }
   size_t mark() const { return d_.refs.size(); }
-  void step(std::vector<StepDesc> &program, int kernel, size_t first, int64_t work = -1) {
-    program.push_back({kernel, static_cast<int>(first), static_cast<int>(d_.refs.size() - first), work});
+  void step(std::vector<StepDesc> &program, int kernel, size_t first, std::string name, int64_t work = -1) {
+    program.push_back({kernel, static_cast<int>(first), static_cast<int>(d_.refs.size() - first), work, std::move(name)});
   }
   void params(const Op &op) {
     for (int p : op.params) ref(RefDesc::Param, p, 0, g_.params[static_cast<size_t>(p)].shape, false);
@@ -81,7 +81,7 @@ class Describer {
       size_t first = mark();
       ref(RefDesc::Param, weight, 0, g_.params[static_cast<size_t>(weight)].shape, false);
       ref(RefDesc::Packed, 0, d_.packedFloats, packed[i].shape, false);
-      step(d_.prepack, k, first);
+      step(d_.prepack, k, first, "pack:" + op.name);
       // Each slice 128-byte aligned, as the arena's values.
       d_.packedFloats += (numElements(packed[i].shape) + 31) / 32 * 32;
     }
@@ -100,6 +100,19 @@ int scheduleCode(const std::string &s) {
   if (s == "exponential") return 2;
   if (s == "cosine") return 3;
   return 0;
+}
+
+// nncc_step.name of a backward-program step.
+std::string trainStepName(const Graph &g, const TrainingConfig &tc, const TrainStep &s) {
+  switch (s.kind) {
+    case TrainStepKind::Loss: return "loss:" + g.value(tc.losses[static_cast<size_t>(s.loss)].output).name;
+    case TrainStepKind::RegCost: return "regularization:" + g.params[static_cast<size_t>(s.param)].name;
+    case TrainStepKind::Sum: return "grad-sum";
+    case TrainStepKind::ParamGrad: return "grad:" + g.params[static_cast<size_t>(s.param)].name;
+    case TrainStepKind::InputGrad:
+      return "grad:" + g.ops[static_cast<size_t>(s.op)].name + ".input" + std::to_string(s.wrt);
+  }
+  return "";
 }
 
 void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, ModelDescription &d) {
@@ -156,7 +169,7 @@ void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, Mod
     for (int in : op.inputs) valueRef(in);
     ds.forwardParams(i);
     valueRef(op.output);
-    ds.step(d.evaluate, d.forward[i].kernel, first);
+    ds.step(d.evaluate, d.forward[i].kernel, first, op.name);
     if (t.trainForwardKeys[i].empty()) {
       d.train.push_back(d.evaluate.back());
       continue;
@@ -174,7 +187,7 @@ void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, Mod
         if (!g.params[static_cast<size_t>(p)].trainable)
           ds.ref(RefDesc::Param, p, 0, g.params[static_cast<size_t>(p)].shape, false);
     }
-    ds.step(d.train, k, first);
+    ds.step(d.train, k, first, "train:" + op.name);
   }
   // Losses and regularization (in both), then the backward steps (train only).
   std::vector<size_t> order;
@@ -217,7 +230,7 @@ void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, Mod
     for (int sc = 0; sc < 3; ++sc) ds.ref(RefDesc::Scalar, 0, int64_t(sc) * 16, Shape{}, false);
     ds.ref(RefDesc::Param, s.param, 0, p.shape, false);
     for (int st = 0; st < t.numStates; ++st) ds.ref(RefDesc::State, 0, st * d.numGradFloats + off, p.shape, false);
-    ds.step(d.trainStep, k, first);
+    ds.step(d.trainStep, k, first, "grad+update:" + p.name);
   };
   d.trainStep = d.train;  // the forward steps
   for (size_t q = 0; q < order.size(); ++q) {
@@ -264,7 +277,7 @@ void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, Mod
         break;
       }
     }
-    ds.step(d.train, k, first);
+    ds.step(d.train, k, first, trainStepName(g, tc, s));
     if (d.evaluate.size() < g.ops.size() + shared) d.evaluate.push_back(d.train.back());
     if (!fused[j]) d.trainStep.push_back(d.train.back());
     if (s.op >= 0 && lastOfOp[s.op] == q)
@@ -283,7 +296,7 @@ void describeTraining(const Graph &g, const TrainingInput &t, Describer &ds, Mod
     for (int s = 0; s < 3; ++s) ds.ref(RefDesc::Scalar, 0, int64_t(s) * 16, Shape{}, false);
     flatParam(static_cast<int>(p));
     for (int s = 0; s < t.numStates; ++s) ds.ref(RefDesc::State, 0, s * d.numGradFloats + d.gradOffset[p], Shape{n}, false);
-    ds.step(d.update, k, first);
+    ds.step(d.update, k, first, "update:" + g.params[p].name);
     if (!paramFused[p]) d.trainStep.push_back(d.update.back());
   }
 }
@@ -315,13 +328,13 @@ ModelDescription describeModel(const Graph &g, const MemoryPlan &plan, const std
     for (int in : op.inputs) valueRef(in, false);
     ds.forwardParams(i);
     valueRef(op.output, true);
-    ds.step(d.forward, k, first, estimateOpWork(g, op));
+    ds.step(d.forward, k, first, op.name, estimateOpWork(g, op));
   }
   for (const OutputCopy &c : plan.copies) {
     size_t first = ds.mark();
     valueRef(c.value, false);
     ds.ref(RefDesc::Output, c.output, 0, g.value(g.outputs[static_cast<size_t>(c.output)]).shape, true);
-    ds.step(d.forward, -1, first);
+    ds.step(d.forward, -1, first, "copy:" + g.value(c.value).name);
   }
   if (training) describeTraining(g, *training, ds, d);
   return d;

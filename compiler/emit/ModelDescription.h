@@ -34,6 +34,7 @@ struct StepDesc {
   int firstRef = 0;
   int numRefs = 0;
   int64_t work = -1;  // per sample (estimateOpWork), -1 unknown
+  std::string name;   // nncc_step.name: the op or parameter the step is for
 };
 
 // What a kernel computes, for the emitter to lower it: a forward op, a step

@@ -244,7 +244,7 @@ class Writer {
   std::string program(const std::string &name, const std::vector<StepDesc> &steps) {
     std::vector<std::string> elems;
     for (const StepDesc &s : steps)
-      elems.push_back("{" + std::to_string(s.kernel) + ", " + std::to_string(s.firstRef) + ", " + std::to_string(s.numRefs) + ", " + i64(s.work) + "}");
+      elems.push_back("{" + std::to_string(s.kernel) + ", " + std::to_string(s.firstRef) + ", " + std::to_string(s.numRefs) + ", " + i64(s.work) + ", " + cString(s.name) + "}");
     return "{" + std::to_string(steps.size()) + ", " + array("const nncc_step", name, elems, 6) + "}";
   }
 

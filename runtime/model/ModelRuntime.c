@@ -365,12 +365,14 @@ nncc_instance *nncc_rt_create(const nncc_model_desc *d) {
   m->threads = cpus < 1 ? 1 : (cpus > NNCC_MAX_THREADS ? NNCC_MAX_THREADS : (int)cpus);
   m->user_context = m;
   m->magic = NNCC_MAGIC;
+  nncc_profile_init(m);
   return m;
 }
 
 void nncc_rt_destroy(nncc_instance *m) {
   if (!m)
     return;
+  nncc_profile_finish(m);
   nncc_pool_stop(m);
   if (m->pool_ready) {
     pthread_cond_destroy(&m->pool.done_cv);
@@ -419,6 +421,7 @@ const char *nncc_rt_last_error(const nncc_instance *m) {
 int nncc_run_program(nncc_instance *m, const nncc_program *p, int32_t num_steps, int batch,
                      const float *const *inputs, float *const *outputs, const void *const *targets) {
   const nncc_model_desc *d = m->d;
+  const int profiled = m->profile ? nncc_profile_program(m, p) : -1;
   int32_t i, j;
   for (i = 0; i < d->num_refs; ++i) {
     const nncc_buffer_ref *r = &d->refs[i];
@@ -434,11 +437,14 @@ int nncc_run_program(nncc_instance *m, const nncc_program *p, int32_t num_steps,
   }
   for (i = 0; i < num_steps; ++i) {
     const nncc_step *s = &p->steps[i];
+    const double t0 = profiled >= 0 ? nncc_profile_now_ms() : 0;
     int r;
     if (s->kernel < 0) {
       const nncc_buffer_ref *from = &d->refs[s->first_ref];
       memmove(m->ref_bufs[s->first_ref + 1].host, m->ref_bufs[s->first_ref].host,
               sizeof(float) * (size_t)ref_floats(from, batch));
+      if (profiled >= 0)
+        nncc_profile_step(m, profiled, i, batch, nncc_profile_now_ms() - t0);
       continue;
     }
     m->args[0] = &m->user_context;
@@ -451,6 +457,8 @@ int nncc_run_program(nncc_instance *m, const nncc_program *p, int32_t num_steps,
     m->serial_kernel = s->work >= 0 && !parallel_step(s->work * (int64_t)batch, step_param_bytes(d, s));
     r = d->kernels[s->kernel](m->args);
     m->serial_kernel = 0;
+    if (profiled >= 0)
+      nncc_profile_step(m, profiled, i, batch, nncc_profile_now_ms() - t0);
     if (r != 0)
       return r;
   }

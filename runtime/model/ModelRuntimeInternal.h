@@ -1,5 +1,5 @@
 /* The model runtime's internals shared by its files (ModelRuntime.c,
- * ThreadPool.c, WeightsFile.c, ScratchMemory.c): the instance, its thread
+ * ThreadPool.c, WeightsFile.c, ScratchMemory.c, Profile.c): the instance, its thread
  * pool and scratch blocks, and the error helpers. Not part of any API: in a
  * compiled model every one of these symbols is internal. */
 #ifndef NNCC_MODEL_INTERNAL_H
@@ -131,6 +131,7 @@ struct nncc_instance {
   pthread_mutex_t mem_mu;
   struct nncc_block *blocks;
   int num_blocks, cap_blocks;
+  struct nncc_profile *profile;     /* per-step times (Profile.c), NULL unless NNCC_PROFILE was set at create */
 };
 
 /* One scratch block: Halide's intermediate buffers come from these. */
@@ -158,5 +159,15 @@ int nncc_prepack(nncc_instance *m);
 int nncc_pipeline_error(nncc_instance *m, const char *what, int code);
 /* Stops and joins the instance's worker threads (ThreadPool.c). */
 void nncc_pool_stop(nncc_instance *m);
+
+/* The per-step profile (Profile.c): init at create (reads NNCC_PROFILE),
+ * a step's wall time in ms of `program` (nncc_profile_program; -1 for a
+ * program of no profile slot), and at destroy the JSON file. */
+#define NNCC_PROFILE_PROGRAMS 6
+void nncc_profile_init(nncc_instance *m);
+int nncc_profile_program(const nncc_instance *m, const nncc_program *p);
+double nncc_profile_now_ms(void);
+void nncc_profile_step(nncc_instance *m, int program, int32_t step, int batch, double ms);
+void nncc_profile_finish(nncc_instance *m);
 
 #endif

@@ -79,6 +79,10 @@ typedef struct nncc_step {
    * NNCC_PARALLEL_MIN_WORK in all, the kernel runs on the calling thread
    * alone (waking the pool would cost more than it saves). */
   int64_t work;
+  /* What the step computes, for the profile (NNCC_PROFILE, docs/runtime.md):
+   * the op's name ("layer1_0_conv1"), "copy:<value>", "pack:<op>",
+   * "train:<op>", "grad:<op or parameter>", "update:<parameter>". */
+  const char *name;
 } nncc_step;
 
 typedef struct nncc_program {

@@ -157,7 +157,7 @@ static const nncc_buffer_ref kImgRefs[] = {{NNCC_REF_INPUT, 0, 0, 3, 1, {2, 2, 2
                                            {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 8, 0, 0}, 0, 0, 0, 0},
                                            {NNCC_REF_PARAM, 1, 0, 1, 0, {2, 0, 0, 0}, 0, 0, 0, 0},
                                            {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0, 0, 0, 0}};
-static const nncc_step kOneStep[] = {{0, 0, 4, -1}};
+static const nncc_step kOneStep[] = {{0, 0, 4, -1, "fake"}};
 static const nncc_kernel_fn kVecKernels[] = {fake_forward_vec};
 static const nncc_kernel_fn kImgKernels[] = {fake_forward_img};
 static const nncc_kernel_fn kErrKernels[] = {fake_forward_error};

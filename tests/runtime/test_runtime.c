@@ -110,7 +110,7 @@ static void test_argument_checks(void) {
     CHECK(nncc_rt_create(&bad) == NULL);
     bad = kVecDesc;
     {
-      static const nncc_step past_refs[] = {{0, 2, 4, -1}}; /* refs 2..5 of 4 */
+      static const nncc_step past_refs[] = {{0, 2, 4, -1, "past"}}; /* refs 2..5 of 4 */
       bad.forward.steps = past_refs;
       CHECK(nncc_rt_create(&bad) == NULL);
     }
@@ -423,7 +423,7 @@ static void test_channels_last_and_small_steps(void) {
                                          {NNCC_REF_PARAM, 0, 0, 2, 0, {2, 8, 0, 0}, 0, 0, 0, 0},
                                          {NNCC_REF_PARAM, 1, 0, 1, 0, {2, 0, 0, 0}, 0, 0, 0, 0},
                                          {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0, 0, 0, 0}};
-  static const nncc_step small_step[] = {{0, 0, 4, 1000}};
+  static const nncc_step small_step[] = {{0, 0, 4, 1000, "small"}};
   static const nncc_kernel_fn kernels[] = {fake_channels_last};
   static const nncc_model_desc base = FAKE_DESC("cl", kImgInputs, kImgParams, kImgInit, 18, kernels, refs);
   nncc_model_desc d = base;
@@ -476,7 +476,7 @@ static void test_channels_last_and_small_steps(void) {
                                                {NNCC_REF_PACKED, 0, 0, 1, 0, {128 * 1024, 0, 0, 0}, 0, 0, 0, 0},
                                                {NNCC_REF_OUTPUT, 0, 0, 1, 1, {2, 0, 0, 0}, 0, 0, 0, 0}};
     /* 4 samples x 500000 FLOPs = 2 MFLOP <= 4 x 512 KB; x 600000: above */
-    static const nncc_step light_step[] = {{0, 0, 4, 500000}}, heavy_step[] = {{0, 0, 4, 600000}};
+    static const nncc_step light_step[] = {{0, 0, 4, 500000, "light"}}, heavy_step[] = {{0, 0, 4, 600000, "heavy"}};
     const nncc_step *steps[2] = {light_step, heavy_step};
     int k;
     for (k = 0; k < 2; ++k) {
