@@ -49,6 +49,10 @@ void nncc_profile_init(nncc_instance *m) {
   if (!p)
     return; /* no profile rather than no instance */
   p->path = strdup(path);
+  if (!p->path) {
+    free(p);
+    return;
+  }
   for (k = 0; k < NNCC_PROFILE_PROGRAMS; ++k)
     p->steps[k] = (nncc_step_stats *)calloc((size_t)program_of(m->d, k)->num_steps + 1, sizeof(nncc_step_stats));
   m->profile = p;
