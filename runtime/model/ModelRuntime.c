@@ -258,13 +258,13 @@ static int parallel_step(int64_t work, int64_t param_bytes) {
          (param_bytes >= NNCC_PARALLEL_MIN_STREAM_BYTES && work <= NNCC_PARALLEL_MAX_INTENSITY * param_bytes);
 }
 
-/* Zeroed, 128-byte aligned floats (at least one). */
+/* Zeroed, 128-byte aligned floats (at least one; nncc_alloc: huge pages
+ * from 2 MB on). */
 static float *aligned_floats(int64_t n) {
-  void *p = NULL;
   size_t bytes = sizeof(float) * (size_t)(n > 0 ? n : 1);
-  if (posix_memalign(&p, 128, bytes) != 0)
-    return NULL;
-  memset(p, 0, bytes);
+  void *p = nncc_alloc(bytes);
+  if (p)
+    memset(p, 0, bytes);
   return (float *)p;
 }
 

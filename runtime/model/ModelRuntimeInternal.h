@@ -141,6 +141,11 @@ typedef struct nncc_block {
   int in_use;
 } nncc_block;
 
+/* At least `size` bytes (one if 0) for free(): 128-byte aligned, and from
+ * 2 MB on 2 MB aligned and advised as huge pages (ScratchMemory.c). NULL
+ * when out of memory. */
+void *nncc_alloc(size_t size);
+
 /* Errors: the message of the last failed call, kept in the instance. */
 void nncc_set_error(const nncc_instance *m, const char *fmt, ...);
 void nncc_clear_error(const nncc_instance *m);

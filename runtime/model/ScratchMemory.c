@@ -1,5 +1,11 @@
-/* The model runtime's scratch memory, behind halide_malloc/halide_free. */
+/* The model runtime's memory: the instance's large buffers (nncc_alloc) and
+ * the scratch behind halide_malloc/halide_free. */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE /* madvise (C++ compilers define it already) */
+#endif
 #include "ModelRuntimeInternal.h"
+
+#include <sys/mman.h>
 
 
 /* Halide asks for every intermediate buffer through halide_malloc and gives
@@ -9,6 +15,26 @@
  * or smaller allocate nothing. Requests without an instance (never made by
  * nncc's pipelines) get plain aligned memory. */
 enum { NNCC_ALIGNMENT = 128 };
+
+/* From 2 MB on, a block is 2 MB aligned and asked for as transparent huge
+ * pages (madvise; the kernel's default THP mode on Debian is "madvise", so
+ * without it every block is 4 KB pages). ResNet-18 streams its 45 MB of
+ * prepacked weights once per batch-1 forward: with 4 KB pages each page of
+ * weights costs a TLB miss and the hardware prefetchers stop at every page
+ * boundary (layer 4's 3x3 convs: 1.98 -> 1.77 ms; the forward 3% faster,
+ * NNCC_PROFILE, 1 thread). Where THP is off, madvise fails and the block
+ * is plain pages. */
+void *nncc_alloc(size_t size) {
+  const size_t huge = (size_t)2 << 20;
+  void *p = NULL;
+  if (size < huge)
+    return posix_memalign(&p, NNCC_ALIGNMENT, size ? size : 1) == 0 ? p : NULL;
+  size = (size + huge - 1) / huge * huge;
+  if (posix_memalign(&p, huge, size) != 0)
+    return NULL;
+  (void)madvise(p, size, MADV_HUGEPAGE);
+  return p;
+}
 
 void *halide_malloc(void *user_context, size_t size) {
   nncc_instance *m = (nncc_instance *)user_context;
@@ -34,7 +60,7 @@ void *halide_malloc(void *user_context, size_t size) {
       m->blocks = grown;
       m->cap_blocks = cap;
     }
-    if (posix_memalign(&p, NNCC_ALIGNMENT, size ? size : 1) != 0) {
+    if (!(p = nncc_alloc(size))) {
       pthread_mutex_unlock(&m->mem_mu);
       return NULL;
     }

@@ -498,7 +498,30 @@ static void test_channels_last_and_small_steps(void) {
   }
 }
 
+/* nncc_alloc (ScratchMemory.c, internal to a compiled model, visible here):
+ * 128-byte aligned below 2 MB, 2 MB aligned (huge pages where THP allows)
+ * from 2 MB on; every byte asked for writable. */
+void *nncc_alloc(size_t size);
+static void test_alloc(void) {
+  const size_t sizes[] = {0, 100, ((size_t)2 << 20) - 1, (size_t)2 << 20, ((size_t)5 << 20) + 3};
+  size_t i;
+  for (i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) {
+    unsigned char *p = (unsigned char *)nncc_alloc(sizes[i]);
+    const size_t align = sizes[i] >= ((size_t)2 << 20) ? ((size_t)2 << 20) : 128;
+    CHECK(p != NULL);
+    if (!p)
+      continue;
+    CHECK((size_t)p % align == 0);
+    p[0] = 1;
+    if (sizes[i])
+      memset(p, 7, sizes[i]);
+    CHECK(sizes[i] == 0 || (p[0] == 7 && p[sizes[i] - 1] == 7));
+    free(p);
+  }
+}
+
 int main(void) {
+  test_alloc();
   test_forward();
   test_argument_checks();
   test_halide_error();
