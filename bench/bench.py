@@ -239,6 +239,18 @@ def time_driver(exe, batch, thr, budget_ms, dump=None):
     return {"median_ms": float(med), "min_ms": float(lo), "reps": int(reps), "cpu_per_wall": float(share)}
 
 
+def profile_driver(exe, batch, thr, budget_ms, work):
+    """The forward's steps inside the network: the driver run again with
+    NNCC_PROFILE (docs/runtime.md, "Profiling"); {step name: mean ms}."""
+    path = os.path.join(work, "profile_%d_%d.json" % (batch, thr))
+    env = dict(os.environ, NNCC_PROFILE=path)
+    run([exe, str(batch), str(thr), "200", str(budget_ms)], env=env)
+    with open(path) as f:
+        prof = json.load(f)
+    fwd = [p for p in prof["programs"] if p["program"] == "forward"][0]
+    return {s["name"]: s["mean_ms"] for s in fwd["steps"]}
+
+
 def fashion_mnist_epoch(build, work):
     """One epoch of examples/fashion_mnist (LeNet-5, Adam, batch 32, 54,000
     training images, then the 6,000 validation images), built as a user
@@ -411,6 +423,10 @@ def main():
                         log("bench: %s: batch %d, %d thread(s) ..." % (net, batch, thr))
                         r["runs"]["%d/%d" % (batch, thr)] = time_driver(
                             exe, batch, thr, a.budget_ms, prefix if thr == THREADS[0] else None)
+                        if not a.no_layers:
+                            r.setdefault("steps", {})["%d/%d" % (batch, thr)] = profile_driver(
+                                exe, batch, thr, a.budget_ms / 2, work)
+                r["layer_flops"] = {name: 2 * macs(l, i, y) for name, l, i, y in graph if macs(l, i, y)}
                 weights = os.path.join(work, "%s_b1.safetensors" % net)
                 onnx = os.path.join(work, net + ".onnx")
                 peers = raw["peers"][net] = {}
@@ -744,6 +760,28 @@ def main():
                                 [["fashion_mnist", fm["train_images"], fm["validation_images"], "%.2f" % fm["epoch_s"],
                                   "%.0f" % (fm["train_images"] / fm["epoch_s"]), "%.4f" % fm["train_loss"],
                                   "%.4f" % fm["val_acc"], "%.4f" % fm["test_accuracy"]]]))
+    in_net = [(n, r) for n, r in raw["nets"].items() if "steps" in r]
+    if in_net:
+        md += ["", "## Per layer inside the network (the forward's steps timed by the runtime's profile, "
+                   "NNCC_PROFILE, docs/runtime.md; a step is a conv or dense layer with what was fused into it: "
+                   "batchnorm, activation, residual add, pool; mean ms over the profiled run, GFLOP/s of the "
+                   "conv/dense alone, % of threads x 1-thread peak)", ""]
+        rows = []
+        for net, r in in_net:
+            batches = sorted({int(k.split("/")[0]) for k in r["steps"]})
+            for name, flop in r["layer_flops"].items():
+                for b in batches:
+                    row = [net, name, "%.2f" % (flop / 1e6), b]
+                    for t in THREADS:
+                        ms = r["steps"].get("%d/%d" % (b, t), {}).get(name)
+                        if ms is None:
+                            row += ["-", "-", "-"]
+                            continue
+                        gf = flop * b / (ms * 1e6)
+                        row += [fnum(ms), "%.1f" % gf, "%.0f%%" % (100 * gf / (t * per_core))]
+                    rows.append(row)
+        md.append(table(["net", "layer", "MFLOP/sample", "batch", "1 thr ms", "GFLOP/s", "% peak",
+                         "2 thr ms", "GFLOP/s", "% peak"], rows))
     if raw["layers"]:
         md += ["", "## Per layer (each distinct conv2d/dense shape compiled alone: conv/dense + bias + the fused "
                    "activation; median ms, GFLOP/s = 2 x MACs / time, % of threads x 1-thread peak)", ""]
