@@ -2,6 +2,8 @@
 // schedules (docs/schedules.md).
 #include "compiler/lower/ConvSchedule.h"
 
+#include "compiler/lower/ConvKernel.h"
+
 #include <algorithm>
 
 namespace nncc {
@@ -190,11 +192,29 @@ Halide::Func scheduledEpilogue(const OpArgs &a, Halide::Func raw, const std::fun
   LowerOptions unscheduled = a.opts;
   unscheduled.schedule = false;
   OpArgs b{a.g, a.op, unscheduled, a.namer, a.inputs, a.params, a.outShape};
-  Halide::Func out = applyFusedActivation(b, raw);
+  Halide::Func residual;
+  Halide::Func out = applyFusedActivation(b, raw, &residual);
   std::set<std::string> stop{raw.name()};
   for (const LValue *in : a.inputs) stop.insert(in->f.name());
+  if (residual.defined()) stop.insert(residual.name());
   rootTables(out.function(), stop);
   tile(out);
+  // A fused residual operand stored channels-last is copied a row at a time
+  // at the result's row loop (the tile's block of channels x the row's
+  // columns, a few KB) and the tiles read it from L1. Read in each tile's
+  // epilogue instead, its 16 lines came from L3 one tile apart, too sparse
+  // for the prefetchers: resnet18's layer-1 second convs took 5-10% more
+  // than the first (docs/schedules.md, "Residual operands by rows").
+  const bool rows = residual.defined() && a.op.kind == OpKind::Conv2D && a.inputs.back()->channelsLast &&
+                    channelsInnermostApplies(convGeom(a.op, a.in().shape, a.outShape), machineShape(a.opts),
+                                             a.g.value(a.op.output).layout);
+  if (rows) {
+    std::vector<Halide::Var> o = out.args(), r = residual.args();  // (x, y, c, n)
+    residual.compute_at(out, o[1])
+        .reorder_storage(r[2], r[0], r[1], r[3])
+        .reorder(r[2], r[0], r[1], r[3])
+        .vectorize(r[2], machineShape(a.opts).lanes, Halide::TailStrategy::GuardWithIf);
+  }
   return out;
 }
 

@@ -7,7 +7,7 @@
 namespace nncc {
 namespace lower {
 
-Halide::Func applyFusedActivation(const OpArgs &a, Halide::Func producer) {
+Halide::Func applyFusedActivation(const OpArgs &a, Halide::Func producer, Halide::Func *residual) {
   const Attr &attr = a.op.attr("activation");
   const Op::Epilogue &fused = a.op.fused;
   if (fused.batchnorm || fused.residual) {
@@ -22,7 +22,14 @@ Halide::Func applyFusedActivation(const OpArgs &a, Halide::Func producer) {
     if (fused.residual) {
       if (a.inputs.size() < 2 || a.inputs.back()->shape != a.outShape)
         throw LoweringError(a.op.name + ": the fused residual operand is missing or of another shape");
-      v = v + a.inputs.back()->f(d.exprs());
+      if (residual) {
+        Halide::Func r(a.name("residual"));
+        r(d.vars) = a.inputs.back()->f(d.exprs());
+        *residual = r;
+        v = v + r(d.exprs());
+      } else {
+        v = v + a.inputs.back()->f(d.exprs());
+      }
     }
     Halide::Func e(attr.hasActivation ? a.name("epilogue") : a.name());
     e(d.vars) = v;

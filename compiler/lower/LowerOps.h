@@ -166,7 +166,10 @@ Halide::Func activate(const Activation &act, const LValue &producer, Namer &name
 // The op's fused epilogue applied to `producer` (its raw result): the
 // batchnorm and residual add passes fused into it (Op::fused), then its
 // `activation`; `producer` itself when there is none. Epilogue.cpp.
-Halide::Func applyFusedActivation(const OpArgs &a, Halide::Func producer);
+// With `residual`, a fused residual operand is read through a Func of its
+// own, returned there (undefined without one), so that a schedule can place
+// it (scheduledEpilogue: a row at a time).
+Halide::Func applyFusedActivation(const OpArgs &a, Halide::Func producer, Halide::Func *residual = nullptr);
 // Normalization.cpp: gamma / sqrt(running_var + epsilon) per channel, of the
 // op's batchnorm parameters (a batchnorm layer's, or those fused into a conv).
 Halide::Func batchNormScale(const OpArgs &a, double epsilon);
