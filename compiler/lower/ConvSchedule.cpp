@@ -205,15 +205,14 @@ Halide::Func scheduledEpilogue(const OpArgs &a, Halide::Func raw, const std::fun
   // epilogue instead, its 16 lines came from L3 one tile apart, too sparse
   // for the prefetchers: resnet18's layer-1 second convs took 5-10% more
   // than the first (docs/schedules.md, "Residual operands by rows").
-  const bool rows = residual.defined() && a.op.kind == OpKind::Conv2D && a.inputs.back()->channelsLast &&
-                    channelsInnermostApplies(convGeom(a.op, a.in().shape, a.outShape), machineShape(a.opts),
-                                             a.g.value(a.op.output).layout);
-  if (rows) {
+  const MachineShape m = machineShape(a.opts);
+  if (residual.defined() && a.op.kind == OpKind::Conv2D && a.inputs.back()->channelsLast &&
+      channelsInnermostApplies(convGeom(a.op, a.in().shape, a.outShape), m, a.g.value(a.op.output).layout)) {
     std::vector<Halide::Var> o = out.args(), r = residual.args();  // (x, y, c, n)
     residual.compute_at(out, o[1])
         .reorder_storage(r[2], r[0], r[1], r[3])
         .reorder(r[2], r[0], r[1], r[3])
-        .vectorize(r[2], machineShape(a.opts).lanes, Halide::TailStrategy::GuardWithIf);
+        .vectorize(r[2], m.lanes, Halide::TailStrategy::GuardWithIf);
   }
   return out;
 }

@@ -22,14 +22,10 @@ Halide::Func applyFusedActivation(const OpArgs &a, Halide::Func producer, Halide
     if (fused.residual) {
       if (a.inputs.size() < 2 || a.inputs.back()->shape != a.outShape)
         throw LoweringError(a.op.name + ": the fused residual operand is missing or of another shape");
-      if (residual) {
-        Halide::Func r(a.name("residual"));
-        r(d.vars) = a.inputs.back()->f(d.exprs());
-        *residual = r;
-        v = v + r(d.exprs());
-      } else {
-        v = v + a.inputs.back()->f(d.exprs());
-      }
+      Halide::Func r(a.name("residual"));  // inlined unless a schedule places it
+      r(d.vars) = a.inputs.back()->f(d.exprs());
+      if (residual) *residual = r;
+      v = v + r(d.exprs());
     }
     Halide::Func e(attr.hasActivation ? a.name("epilogue") : a.name());
     e(d.vars) = v;

@@ -418,11 +418,36 @@ const char *nncc_rt_last_error(const nncc_instance *m) {
 /* ------------------------------------------------------------------------ */
 /* Forward                                                                   */
 
+/* One step at `batch` (the buffers already set up): an output copy, or the
+ * kernel on the step's arguments. 0 or the kernel's Halide error code. */
+static int run_step(nncc_instance *m, const nncc_step *s, int batch) {
+  const nncc_model_desc *d = m->d;
+  int32_t j;
+  int r;
+  if (s->kernel < 0) {
+    const nncc_buffer_ref *from = &d->refs[s->first_ref];
+    memmove(m->ref_bufs[s->first_ref + 1].host, m->ref_bufs[s->first_ref].host,
+            sizeof(float) * (size_t)ref_floats(from, batch));
+    return 0;
+  }
+  m->args[0] = &m->user_context;
+  for (j = 0; j < s->num_refs; ++j) {
+    const nncc_buffer_ref *ref = &d->refs[s->first_ref + j];
+    if (ref->interior)
+      zero_border(ref, &m->ref_bufs[s->first_ref + j], batch);
+    m->args[1 + j] = ref->kind == NNCC_REF_SCALAR ? (void *)(m->scalars + ref->offset) : (void *)&m->ref_bufs[s->first_ref + j];
+  }
+  m->serial_kernel = s->work >= 0 && !parallel_step(s->work * (int64_t)batch, step_param_bytes(d, s));
+  r = d->kernels[s->kernel](m->args);
+  m->serial_kernel = 0;
+  return r;
+}
+
 int nncc_run_program(nncc_instance *m, const nncc_program *p, int32_t num_steps, int batch,
                      const float *const *inputs, float *const *outputs, const void *const *targets) {
   const nncc_model_desc *d = m->d;
   const int profiled = m->profile ? nncc_profile_program(m, p) : -1;
-  int32_t i, j;
+  int32_t i;
   for (i = 0; i < d->num_refs; ++i) {
     const nncc_buffer_ref *r = &d->refs[i];
     halide_buffer_t *b = &m->ref_bufs[i];
@@ -436,27 +461,8 @@ int nncc_run_program(nncc_instance *m, const nncc_program *p, int32_t num_steps,
       b->host = targets ? (uint8_t *)targets[r->index] : NULL;
   }
   for (i = 0; i < num_steps; ++i) {
-    const nncc_step *s = &p->steps[i];
     const double t0 = profiled >= 0 ? nncc_profile_now_ms() : 0;
-    int r;
-    if (s->kernel < 0) {
-      const nncc_buffer_ref *from = &d->refs[s->first_ref];
-      memmove(m->ref_bufs[s->first_ref + 1].host, m->ref_bufs[s->first_ref].host,
-              sizeof(float) * (size_t)ref_floats(from, batch));
-      if (profiled >= 0)
-        nncc_profile_step(m, profiled, i, batch, nncc_profile_now_ms() - t0);
-      continue;
-    }
-    m->args[0] = &m->user_context;
-    for (j = 0; j < s->num_refs; ++j) {
-      const nncc_buffer_ref *ref = &d->refs[s->first_ref + j];
-      if (ref->interior)
-        zero_border(ref, &m->ref_bufs[s->first_ref + j], batch);
-      m->args[1 + j] = ref->kind == NNCC_REF_SCALAR ? (void *)(m->scalars + ref->offset) : (void *)&m->ref_bufs[s->first_ref + j];
-    }
-    m->serial_kernel = s->work >= 0 && !parallel_step(s->work * (int64_t)batch, step_param_bytes(d, s));
-    r = d->kernels[s->kernel](m->args);
-    m->serial_kernel = 0;
+    const int r = run_step(m, &p->steps[i], batch);
     if (profiled >= 0)
       nncc_profile_step(m, profiled, i, batch, nncc_profile_now_ms() - t0);
     if (r != 0)
