@@ -5,7 +5,7 @@
 // slower than the measurement says.
 #include "compiler/lower/Autotune.h"
 
-#include "compiler/lower/ConvSchedule.h"
+#include "compiler/lower/ConvKernel.h"
 #include "compiler/lower/LowerOps.h"
 
 #include <algorithm>
@@ -86,7 +86,7 @@ double timeKernel(const Graph &g, const Op &op, const LowerOptions &base, const 
 // op has no choices.
 std::vector<ScheduleChoice> candidatesFor(const Graph &g, const Op &op, const LowerOptions &opts, int count) {
   std::vector<ScheduleChoice> out;
-  if (op.kind != OpKind::Conv2D) return out;
+  if (op.kind != OpKind::Conv2D || lower::convUsesWinograd(g, op, opts)) return out;  // (its tile: chooseWinogradTile)
   lower::MachineShape m = lower::machineShape(opts);
   const Shape &in = g.value(op.inputs[0]).shape, &o = g.value(op.output).shape;
   const auto &k = op.intsAttr("kernel");

@@ -249,19 +249,24 @@ Func convDirect(const ConvProblem &p, const MachineShape &m) {
 
 }  // namespace
 
-Shape ConvWeightPacking::shape() const { return {cout / block * chunks(), kh * kw, chunkChannels(), block}; }
+Shape ConvWeightPacking::shape() const { return {cout / block * chunks(), taps(), chunkChannels(), block}; }
 
 Func ConvWeightPacking::define(const std::function<Expr(Expr, Expr, Expr, Expr)> &weight, const std::string &name) const {
   Halide::Var f("f"), cc("cc"), tap("tap"), q("q");
   Func packed(name);
   Expr ci = chunks() > 1 ? (q % chunks()) * chunkChannels() + cc : Expr(cc);
   Expr fb = chunks() > 1 ? q / chunks() : Expr(q);
-  packed(f, cc, tap, q) = weight(tap % kw, tap / kw, ci, fb * block + f);
+  packed(f, cc, tap, q) =
+      winograd ? winogradWeight(weight, tap, ci, fb * block + f) : weight(tap % kw, tap / kw, ci, fb * block + f);
   return packed;
 }
 
 Expr ConvWeightPacking::read(const Func &packed, Expr f, Expr ko, Expr ki, Expr kx, Expr ky) const {
-  return packed(f % block, ki, kx + kw * ky, (f / block) * chunks() + ko);
+  return readTap(packed, f, ki, kx + kw * ky, ko);
+}
+
+Expr ConvWeightPacking::readTap(const Func &packed, Expr f, Expr ci, Expr tap, Expr ko) const {
+  return packed(f % block, ci, tap, (f / block) * chunks() + ko);
 }
 
 void ConvWeightPacking::schedule(Func packed, const MachineShape &m) const {
@@ -284,12 +289,26 @@ static int convChunkChannels(const ConvGeom &c, const Shape &outShape, int block
 }
 
 ConvWeightPacking convWeightPacking(const ConvGeom &c, const Shape &outShape, const MachineShape &m,
-                                   const ScheduleChoice &choice) {
-  ConvTile t = chooseConvTile(m, c.cout, int(outShape[2]), choice);
+                                   const ScheduleChoice &choice, bool winograd) {
   ConvWeightPacking wp;
-  wp.block = t.vectors * m.lanes, wp.cin = c.cin, wp.kh = c.kh, wp.kw = c.kw, wp.cout = c.cout;
+  wp.cin = c.cin, wp.kh = c.kh, wp.kw = c.kw, wp.cout = c.cout, wp.winograd = winograd;
+  if (winograd) {
+    wp.block = chooseWinogradTile(m, c.cout, int(outShape[2]) / 2).vectors * m.lanes;
+    return wp;
+  }
+  ConvTile t = chooseConvTile(m, c.cout, int(outShape[2]), choice);
+  wp.block = t.vectors * m.lanes;
   wp.chunk = convChunkChannels(c, outShape, wp.block);
   return wp;
+}
+
+bool convUsesWinograd(const Graph &g, const Op &op, const LowerOptions &opts) {
+  if (op.kind != OpKind::Conv2D || !opts.winograd || !convKernelsApply(opts)) return false;
+  const Value &in = g.value(op.inputs.at(0)), &out = g.value(op.output);
+  if (!in.shapeKnown || !out.shapeKnown) return false;
+  ConvGeom c = convGeom(op, in.shape, op.fused.pool ? op.fused.poolInput : out.shape);
+  return winogradApplies(c, out.shape, machineShape(opts).lanes, in.layout == Layout::ChannelsLast, in.border,
+                         out.layout == Layout::ChannelsLast);
 }
 
 bool convKernelsApply(const LowerOptions &opts) {
@@ -302,6 +321,7 @@ bool channelsInnermostApplies(const ConvGeom &c, const MachineShape &m, Layout o
 
 int convChannelBlock(const ConvProblem &p) {
   MachineShape m = machineShape(p.opts);
+  if (p.winograd) return convWeightPacking(p.geom, p.outShape, m, p.opts.choice, true).block;
   if (!channelsInnermostApplies(p.geom, m, p.outLayout)) return 0;
   return convWeightPacking(p.geom, p.outShape, m, p.opts.choice).block;
 }
@@ -309,6 +329,7 @@ int convChannelBlock(const ConvProblem &p) {
 Func lowerConvKernel(const ConvProblem &p) {
   const ConvGeom &c = p.geom;
   MachineShape m = machineShape(p.opts);
+  if (p.winograd) return convWinograd(p, m);
   if (channelsInnermostApplies(c, m, p.outLayout)) return convChannelsInnermost(p, m);
   return convDirect(p, m);
 }
@@ -325,6 +346,7 @@ std::optional<ConvWeightPacking> prepackedConvWeight(const Graph &g, const Op &o
   const Shape &result = op.fused.pool ? op.fused.poolInput : out.shape;  // the convolution's own, before a fused pool
   ConvGeom c = convGeom(op, g.value(op.inputs.at(0)).shape, result);
   MachineShape m = machineShape(opts);
+  if (convUsesWinograd(g, op, opts)) return convWeightPacking(c, result, m, opts.choice, true);
   if (!channelsInnermostApplies(c, m, out.layout)) return std::nullopt;
   return convWeightPacking(c, result, m, opts.choice);
 }
@@ -372,6 +394,7 @@ ConvResult lowerConv2DResult(const OpArgs &a, const Halide::LoopLevel *at, const
                   a.opts,
                   a.g.value(a.op.output).layout};
     if (a.packedWeight) p.packedWeight = w;
+    p.winograd = convUsesWinograd(a.g, a.op, a.opts);
     if (a.hasParam(ParamRole::Bias)) {
       const Halide::ImageParam &b = a.param(ParamRole::Bias);
       p.initial = [b](Expr f) { return b(f); };

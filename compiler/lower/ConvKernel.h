@@ -55,8 +55,11 @@ struct ConvProblem {
   std::optional<Halide::LoopLevel> storeAt = std::nullopt;
   // The weight already packed by ConvWeightPacking (a prepacked forward
   // kernel, docs/runtime.md); undefined: the kernel packs `weight` itself.
-  // Only the channels-innermost kernel reads it.
+  // Only the channels-innermost and Winograd kernels read it.
   Halide::ImageParam packedWeight{};
+  // The Winograd kernel (convWinograd) rather than the channels-innermost
+  // one: set where convUsesWinograd holds.
+  bool winograd = false;
 };
 
 // How the channels-innermost kernel wants its weight: in blocks of `block`
@@ -67,13 +70,19 @@ struct ConvProblem {
 // (Halide dims, f innermost; tap = kx + kw * ky). The in-kernel repack and
 // the prepack kernel (lowerConvWeightPackKernel) both use this one
 // definition.
+//
+// For the Winograd kernel (`winograd`: no chunks) the 16 taps are those of
+// the transformed filter U = G g G^T (winogradWeight), tap e = 4 * row + col:
+//   packed(f, ci, e, fb) = U(e, ci, fb * block + f).
 struct ConvWeightPacking {
   int block = 0, cin = 0, kh = 1, kw = 1, cout = 0;
   int chunk = 0;
+  bool winograd = false;
 
   int chunkChannels() const { return chunk > 0 ? chunk : cin; }
   int chunks() const { return cin / chunkChannels(); }
-  // The packed buffer's row-major shape [cout / block * chunks, kh * kw, chunk channels, block].
+  int taps() const { return winograd ? 16 : kh * kw; }
+  // The packed buffer's row-major shape [cout / block * chunks, taps, chunk channels, block].
   Shape shape() const;
   // The packed weight as a Func of (f, cc, tap, q) from the weight accessor,
   // unscheduled.
@@ -84,15 +93,43 @@ struct ConvWeightPacking {
   // tap (kx, ky).
   Halide::Expr read(const Halide::Func &packed, Halide::Expr f, Halide::Expr ko, Halide::Expr ki, Halide::Expr kx,
                     Halide::Expr ky) const;
+  // Tap `tap` (0 .. taps() - 1) of output channel f and input channel ci
+  // of chunk ko.
+  Halide::Expr readTap(const Halide::Func &packed, Halide::Expr f, Halide::Expr ci, Halide::Expr tap,
+                       Halide::Expr ko = 0) const;
   // The repack's loops: f vectorized innermost, then the taps, parallel
   // over the blocks.
   void schedule(Halide::Func packed, const MachineShape &m) const;
 };
 // The packing of a channels-innermost conv2d with result shape `outShape`
 // ([cout, H, W]; its block from the register tile chooseConvTile picks for
-// `choice`).
+// `choice`), or with `winograd` of the Winograd kernel's (chooseWinogradTile).
 ConvWeightPacking convWeightPacking(const ConvGeom &c, const Shape &outShape, const MachineShape &m,
-                                   const ScheduleChoice &choice);
+                                   const ScheduleChoice &choice, bool winograd = false);
+
+// The Winograd convolution F(2x2, 3x3) (ConvWinograd.cpp, docs/schedules.md
+// "Winograd"). It applies to a 3x3 conv2d of stride 1, dilation 1, padding 1,
+// groups 1, whole vectors of input and output channels, an even result
+// height and width of at least 4, no fused pool, its input stored
+// channels-last with a zero border (read in place) and its result stored
+// channels-last (computed at the root).
+bool winogradApplies(const ConvGeom &c, const Shape &outShape, int lanes, bool inChannelsLast, int inBorder,
+                     bool outChannelsLast);
+// Whether op's forward kernel is the Winograd one under `opts`: it applies
+// and opts.winograd (nncc --conv-algorithm) allows it.
+bool convUsesWinograd(const Graph &g, const Op &op, const LowerOptions &opts);
+// The Winograd kernel's register tile: `vectors` vectors of output channels
+// x `cols` tiles of a row of tiles.
+struct WinogradTile {
+  int vectors = 1, cols = 1;
+};
+WinogradTile chooseWinogradTile(const MachineShape &m, int cout, int tilesPerRow);
+// The transformed filter U = G g G^T at tap e (row e / 4, column e % 4)
+// from the weight accessor weight(kx, ky, ci, f).
+Halide::Expr winogradWeight(const std::function<Halide::Expr(Halide::Expr, Halide::Expr, Halide::Expr, Halide::Expr)> &weight,
+                            Halide::Expr e, Halide::Expr ci, Halide::Expr f);
+// The problem's result by the Winograd kernel (p.winograd), scheduled.
+Halide::Func convWinograd(const ConvProblem &p, const MachineShape &m);
 
 // Whether the scheduled kernels apply (schedule and vectorize on, not the
 // benchmark's baseline).

@@ -59,6 +59,10 @@ struct LowerOptions {
   // MLP's training step more (0.33 -> 0.41 ms) than the packed kernel saves
   // at the training batch.
   bool prepackDenseWeights = false;
+  // The Winograd kernel for the conv2d layers it applies to
+  // (convUsesWinograd); false: the direct kernels only (nncc
+  // --conv-algorithm=direct).
+  bool winograd = true;
 };
 
 struct LoweredModel {
