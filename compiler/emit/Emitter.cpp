@@ -495,6 +495,7 @@ bool emitModel(const Graph &g, const TensorMap &params, const EmitOptions &opts,
     LowerOptions lo;
     lo.target = target;
     lo.prepackConvWeights = true;  // (the autotuner times the kernels so too)
+    lo.winograd = opts.winograd;
     lo.prepackDenseWeights = !(opts.training && g.training.has_value());
     if (opts.autotune || !opts.tuneCache.empty()) {
       std::string path = opts.tuneCache.empty() ? defaultTuneCachePath() : opts.tuneCache, err;

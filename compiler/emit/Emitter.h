@@ -20,6 +20,9 @@ struct EmitOptions {
   // "manual": nncc's schedules (compiler/lower); "auto": Halide's Mullapudi2016
   // autoscheduler on every inference kernel (training kernels keep nncc's).
   std::string schedule = "manual";
+  // The Winograd conv kernel where it applies (LowerOptions::winograd;
+  // nncc --conv-algorithm=direct: false).
+  bool winograd = true;
   // --autotune: time candidate schedules of the kernels missing from the
   // cache and add the winners (compiler/lower/Autotune.h); --tune-cache:
   // the cache file (default defaultTuneCachePath()). With a cache file but

@@ -22,6 +22,8 @@ const char *driverUsage() {
          "  --target T             Halide target string (default host)\n"
          "  --schedule=S           manual: nncc's schedules (default); auto: Halide's Mullapudi2016\n"
          "                         autoscheduler for the inference kernels, for comparison\n"
+         "  --conv-algorithm=A     auto: the Winograd kernel for the 3x3 stride-1 convs it applies\n"
+         "                         to (default); direct: the direct kernels only (docs/schedules.md)\n"
          "  --autotune             time a few schedules of each distinct conv layer on this machine\n"
          "                         and keep the fastest, cached for later compiles (docs/schedules.md)\n"
          "  --tune-cache FILE      the autotune cache (default $NNCC_TUNE_CACHE, else\n"
@@ -137,6 +139,12 @@ bool parseDriverOptions(const std::vector<std::string> &args, DriverOptions &o, 
       if (!take(o.schedule)) return false;
       if (o.schedule != "manual" && o.schedule != "auto") {
         error = "unknown --schedule '" + o.schedule + "' (expected manual or auto)";
+        return false;
+      }
+    } else if (a == "--conv-algorithm") {
+      if (!take(o.convAlgorithm)) return false;
+      if (o.convAlgorithm != "auto" && o.convAlgorithm != "direct") {
+        error = "unknown --conv-algorithm '" + o.convAlgorithm + "' (expected auto or direct)";
         return false;
       }
     } else if (a == "--autotune") {

@@ -17,6 +17,7 @@ struct DriverOptions {
   std::optional<int64_t> maxBatch;
   std::string target = "host";
   std::string schedule = "manual";  // --schedule=manual|auto
+  std::string convAlgorithm = "auto";  // --conv-algorithm=auto|direct
   bool autotune = false;            // --autotune
   std::string tuneCache;            // --tune-cache FILE
   int optLevel = 2;

@@ -149,6 +149,7 @@ int run(const std::vector<std::string> &args) {
     eo.target = opts.target;
     eo.training = !opts.inferenceOnly;
     eo.schedule = opts.schedule;
+    eo.winograd = opts.convAlgorithm != "direct";
     eo.autotune = opts.autotune;
     eo.tuneCache = opts.tuneCache;
     eo.jobs = opts.jobs;
