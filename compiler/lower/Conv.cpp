@@ -7,6 +7,7 @@
 // The scheduled kernels (ConvKernel.h: channels-innermost and direct) take a
 // ConvProblem, so that conv2d's data gradient (ConvGradients.cpp) runs on
 // the same register tiles.
+#include "compiler/ir/FusedPool.h"
 #include "compiler/lower/ConvKernel.h"
 
 namespace nncc {
@@ -306,9 +307,16 @@ bool convUsesWinograd(const Graph &g, const Op &op, const LowerOptions &opts) {
   if (op.kind != OpKind::Conv2D || !opts.winograd || !convKernelsApply(opts)) return false;
   const Value &in = g.value(op.inputs.at(0)), &out = g.value(op.output);
   if (!in.shapeKnown || !out.shapeKnown) return false;
-  ConvGeom c = convGeom(op, in.shape, op.fused.pool ? op.fused.poolInput : out.shape);
-  return winogradApplies(c, out.shape, machineShape(opts).lanes, in.layout == Layout::ChannelsLast, in.border,
-                         out.layout == Layout::ChannelsLast);
+  const Shape &result = op.fused.pool ? op.fused.poolInput : out.shape;
+  // A fused pool's rows must be the tiles' rows: 2 x 2 windows of stride 2,
+  // unpadded (the pool's row loop then computes one row of tiles).
+  if (op.fused.pool) {
+    Op pool = fusedPoolOp(op);
+    const std::vector<int64_t> two{2, 2}, none{0, 0, 0, 0};
+    if (pool.intsAttr("size") != two || pool.intsAttr("stride") != two || pool.intsAttr("padding") != none) return false;
+  }
+  return winogradApplies(convGeom(op, in.shape, result), result, machineShape(opts).lanes,
+                         in.layout == Layout::ChannelsLast, in.border, op.fused.pool || out.layout == Layout::ChannelsLast);
 }
 
 bool convKernelsApply(const LowerOptions &opts) {

@@ -43,7 +43,7 @@ Expr gEntry(Expr row, int k) {
 bool winogradApplies(const ConvGeom &c, const Shape &outShape, int lanes, bool inChannelsLast, int inBorder,
                      bool outChannelsLast) {
   return c.kh == 3 && c.kw == 3 && c.sh == 1 && c.sw == 1 && c.dh == 1 && c.dw == 1 && c.pt == 1 && c.pl == 1 &&
-         c.groups == 1 && !c.pooled && lanes > 1 && c.cin % lanes == 0 && c.cout % lanes == 0 &&
+         c.groups == 1 && lanes > 1 && c.cin % lanes == 0 && c.cout % lanes == 0 &&
          outShape.size() == 3 && outShape[1] % 2 == 0 && outShape[2] % 2 == 0 && outShape[1] >= 4 &&
          outShape[2] >= 4 && inChannelsLast && inBorder >= 1 && outChannelsLast;
 }
@@ -115,19 +115,25 @@ Func convWinograd(const ConvProblem &p, const MachineShape &m) {
     // Per task, a row of tiles (two rows of the result, named y as the
     // direct kernel's row loop, where a fused residual operand is read):
     // its V (16 x tiles x cin floats, in L2), then per block of output
-    // channels and register tile of tiles, M (in L1) and the result.
-    out.compute_root()
-        .bound(ox, 0, width)
-        .bound(oy, 0, height)
-        .split(oy, oy, yi, 2, TailStrategy::RoundUp)
+    // channels and register tile of tiles, M (in L1) and the result. In a
+    // fused pool's row loop (p.at: 2 x 2 windows of stride 2,
+    // convUsesWinograd), one row of tiles of one block per pooled row.
+    if (p.at) {
+      out.compute_at(*p.at);
+    } else {
+      out.compute_root().bound(ox, 0, width).bound(oy, 0, height);
+    }
+    if (p.storeAt) out.store_at(*p.storeAt);
+    out.split(oy, oy, yi, 2, TailStrategy::RoundUp)
         .split(ox, xo, xi, 2 * t.cols, TailStrategy::RoundUp)
         .split(of, fo, fi, block, TailStrategy::RoundUp)
         .reorder(fi, xi, yi, xo, fo, oy, on)
         .vectorize(fi, lanes)
         .unroll(fi)
         .unroll(xi)
-        .unroll(yi)
-        .parallel(oy);
+        .unroll(yi);
+    if (p.at) out.reorder_storage(of, ox, oy, on);  // whole channel vectors, read by the consumer
+    else out.parallel(oy);
     v.compute_at(out, oy).reorder(ci, e, tx, ty, n).vectorize(ci, lanes).unroll(e);
     mm.compute_at(out, xo)
         .bound_extent(f, block)
