@@ -24,6 +24,7 @@ import concurrent.futures
 import copy
 import datetime
 import json
+import re
 import math
 import os
 import shutil
@@ -427,6 +428,29 @@ def main():
                             r.setdefault("steps", {})["%d/%d" % (batch, thr)] = profile_driver(
                                 exe, batch, thr, a.budget_ms / 2, work)
                 r["layer_flops"] = {name: 2 * macs(l, i, y) for name, l, i, y in graph if macs(l, i, y)}
+                # Which convs took the Winograd kernel (their kernels hold
+                # <layer>_winograd_m, docs/schedules.md "Winograd"); those
+                # networks are timed again with --conv-algorithm=direct, so
+                # the direct kernels' rates stay measured.
+                ll = os.path.join(work, net + ".ll")
+                run([nncc, path, "--inference-only", "--emit=llvm", "-o", ll])
+                with open(ll) as f:
+                    r["winograd"] = sorted(set(re.findall(r'!"(\w+?)_winograd_m', f.read())))
+                os.remove(ll)
+                if r["winograd"]:
+                    log("bench: %s: compiling with --conv-algorithm=direct ..." % net)
+                    ddir = os.path.join(work, "direct")
+                    os.makedirs(ddir, exist_ok=True)
+                    compile_model(nncc, path, ddir, net, ["--inference-only", "--conv-algorithm=direct", "--name", net])
+                    dexe = build_driver(ddir, net, inp, outp)
+                    d = r["direct"] = {"runs": {}, "steps": {}}
+                    for batch in (1, big):
+                        for thr in THREADS:
+                            log("bench: %s (direct): batch %d, %d thread(s) ..." % (net, batch, thr))
+                            key = "%d/%d" % (batch, thr)
+                            d["runs"][key] = time_driver(dexe, batch, thr, a.budget_ms)
+                            if not a.no_layers:
+                                d["steps"][key] = profile_driver(dexe, batch, thr, a.budget_ms / 2, ddir)
                 weights = os.path.join(work, "%s_b1.safetensors" % net)
                 onnx = os.path.join(work, net + ".onnx")
                 peers = raw["peers"][net] = {}
@@ -635,7 +659,7 @@ def main():
         if r is None:
             continue
         if "error" in r:
-            rows.append([net, "error: " + r["error"][:200]] + [""] * 13)
+            rows.append([net, "error: " + r["error"][:200]] + [""] * 14)
             continue
         pr = raw["peers"].get(net, {})
         pt = {(l["batch"], l["threads"]): l for l in pr.get("torch", {}).get("lines", []) if l.get("kind") == "time"}
@@ -644,6 +668,7 @@ def main():
         for batch in (1, big):
             for thr in THREADS:
                 m = r["runs"]["%d/%d" % (batch, thr)]
+                dm = r.get("direct", {}).get("runs", {}).get("%d/%d" % (batch, thr), {}).get("median_ms")
                 gf = r["flop_per_sample"] * batch / (m["median_ms"] * 1e6)
                 tm = pt.get((batch, thr), {}).get("median_ms")
                 om = po.get((batch, thr), {}).get("median_ms")
@@ -651,7 +676,7 @@ def main():
                 oc = po.get((batch, thr), {}).get("cpu_per_wall")
                 rows.append([net if first else "", "%.1f" % r["compile_s"] if first else "",
                              "%.2f" % (r["object_bytes"] / 1048576) if first else "", batch, thr,
-                             fnum(m["median_ms"]), fnum(m["min_ms"]), "%.2f" % m["cpu_per_wall"],
+                             fnum(m["median_ms"]), fnum(m["min_ms"]), "%.2f" % m["cpu_per_wall"], fnum(dm),
                              fnum(layer_ms.get((net, batch, thr))), "%.1f" % gf, "%.0f%%" % (100 * gf / (thr * per_core)),
                              fnum(tm) + (" (%.2f)" % tc if tc is not None else ""), ratio(m["median_ms"], tm),
                              fnum(om) + (" (%.2f)" % oc if oc is not None else ""), ratio(m["median_ms"], om)])
@@ -669,7 +694,7 @@ def main():
                 ok = l["max_abs_diff"] <= tolerance(l["max_abs_ref"])
                 checks.append([net, label, l["batch"], "%.2e (max abs output %.3g): %s" % (
                     l["max_abs_diff"], l["max_abs_ref"], "ok" if ok else "MISMATCH, its times are not comparable")])
-    md.append(table(["net", "compile s", "object MB", "batch", "thr", "nncc ms", "nncc min", "cpu/wall", "layers ms", "GFLOP/s", "% peak",
+    md.append(table(["net", "compile s", "object MB", "batch", "thr", "nncc ms", "nncc min", "cpu/wall", "direct ms", "layers ms", "GFLOP/s", "% peak",
                      "torch ms (cpu/wall)", "nncc/torch", "ort ms (cpu/wall)", "nncc/ort"], rows))
     starved = [(k, v["cpu_per_wall"]) for k, v in
                [("%s %s" % (n, bt), m) for n, r in raw["nets"].items() for bt, m in r.get("runs", {}).items()] +
@@ -682,6 +707,9 @@ def main():
         md.append("**%d of the 1-thread measurements got less than 0.9 of a core** (worst: %s (batch/threads) at %.2f): "
                   "their times are inflated by other processes." % (
                       len(starved), min(starved, key=lambda x: x[1])[0], min(x[1] for x in starved)))
+    md += ["", "`direct ms`: the same network compiled with `--conv-algorithm=direct` (no Winograd kernel, "
+               "docs/schedules.md), timed right after nncc's build; `-` where no conv takes the Winograd kernel. "
+               "GFLOP/s and % peak count the direct convolution's FLOPs (2 x MACs) for both builds."]
     md += ["", "`layers ms`: the sum of the per-layer medians below over the network's conv2d/dense layers "
                "(what the rest of the network, and the difference between a kernel alone and inside the "
                "network, add is `nncc ms` minus it).", "", "Peers' outputs vs nncc's on the same input and weights (max abs diff; ok when "
@@ -766,22 +794,33 @@ def main():
                    "NNCC_PROFILE, docs/runtime.md; a step is a conv or dense layer with what was fused into it: "
                    "batchnorm, activation, residual add, pool; mean ms over the profiled run, GFLOP/s of the "
                    "conv/dense alone, % of threads x 1-thread peak)", ""]
+        md += ["Kernel `winograd`: the Winograd kernel F(2x2, 3x3) (docs/schedules.md), which does 2.25x fewer "
+               "multiply-adds: its GFLOP/s and % peak count the direct convolution's FLOPs (an effective rate, "
+               "which can pass 100%). `direct build`: the same step in the network compiled with "
+               "`--conv-algorithm=direct`, the direct kernel's own rate.", ""]
         rows = []
         for net, r in in_net:
             batches = sorted({int(k.split("/")[0]) for k in r["steps"]})
             for name, flop in r["layer_flops"].items():
                 for b in batches:
-                    row = [net, name, "%.2f" % (flop / 1e6), b]
+                    wino = name in r.get("winograd", [])
+                    row = [net, name, "winograd" if wino else "direct", "%.2f" % (flop / 1e6), b]
+                    direct = []
                     for t in THREADS:
-                        ms = r["steps"].get("%d/%d" % (b, t), {}).get(name)
+                        key = "%d/%d" % (b, t)
+                        ms = r["steps"].get(key, {}).get(name)
                         if ms is None:
                             row += ["-", "-", "-"]
-                            continue
-                        gf = flop * b / (ms * 1e6)
-                        row += [fnum(ms), "%.1f" % gf, "%.0f%%" % (100 * gf / (t * per_core))]
-                    rows.append(row)
-        md.append(table(["net", "layer", "MFLOP/sample", "batch", "1 thr ms", "GFLOP/s", "% peak",
-                         "2 thr ms", "GFLOP/s", "% peak"], rows))
+                        else:
+                            gf = flop * b / (ms * 1e6)
+                            row += [fnum(ms), "%.1f" % gf, "%.0f%%" % (100 * gf / (t * per_core))]
+                        dms = r.get("direct", {}).get("steps", {}).get(key, {}).get(name) if wino else None
+                        direct += ["-", "-"] if dms is None else [
+                            fnum(dms), "%.0f%%" % (100 * flop * b / (dms * 1e6) / (t * per_core))]
+                    rows.append(row + direct)
+        md.append(table(["net", "layer", "kernel", "MFLOP/sample", "batch", "1 thr ms", "GFLOP/s", "% peak",
+                         "2 thr ms", "GFLOP/s", "% peak", "direct build 1 thr ms", "% peak", "2 thr ms", "% peak"],
+                        rows))
     if raw["layers"]:
         md += ["", "## Per layer (each distinct conv2d/dense shape compiled alone: conv/dense + bias + the fused "
                    "activation; median ms, GFLOP/s = 2 x MACs / time, % of threads x 1-thread peak)", ""]

@@ -112,8 +112,8 @@ Func convWinograd(const ConvProblem &p, const MachineShape &m) {
     std::vector<Var> o = out.args();
     Var ox = o[0], oy = o[1], of = o[2], on = o[3];
     Var xo("xo"), xi("xi"), yi("yi"), fo("fo"), fi("fi");
-    // Per task, a row of tiles (two rows of the result, named y as the
-    // direct kernel's row loop, where a fused residual operand is read):
+    // Per task, a row of tiles of a sample (two rows of the result; the
+    // loop keeps the name y, where a fused residual operand is read):
     // its V (16 x tiles x cin floats, in L2), then per block of output
     // channels and register tile of tiles, M (in L1) and the result. In a
     // fused pool's row loop (p.at: 2 x 2 windows of stride 2,
@@ -133,7 +133,7 @@ Func convWinograd(const ConvProblem &p, const MachineShape &m) {
         .unroll(xi)
         .unroll(yi);
     if (p.at) out.reorder_storage(of, ox, oy, on);  // whole channel vectors, read by the consumer
-    else out.parallel(oy);
+    else out.fuse(oy, on, oy).parallel(oy);          // tasks: (row of tiles, sample), still named y
     v.compute_at(out, oy).reorder(ci, e, tx, ty, n).vectorize(ci, lanes).unroll(e);
     mm.compute_at(out, xo)
         .bound_extent(f, block)
