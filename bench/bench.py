@@ -249,7 +249,7 @@ def profile_driver(exe, batch, thr, budget_ms, work):
     with open(path) as f:
         prof = json.load(f)
     fwd = [p for p in prof["programs"] if p["program"] == "forward"][0]
-    return {s["name"]: s["mean_ms"] for s in fwd["steps"]}
+    return {s["name"]: s["mean_ms"] for s in fwd["steps"]}, {s["name"]: s["kernel"] for s in fwd["steps"]}
 
 
 def fashion_mnist_epoch(build, work):
@@ -425,7 +425,7 @@ def main():
                         r["runs"]["%d/%d" % (batch, thr)] = time_driver(
                             exe, batch, thr, a.budget_ms, prefix if thr == THREADS[0] else None)
                         if not a.no_layers:
-                            r.setdefault("steps", {})["%d/%d" % (batch, thr)] = profile_driver(
+                            r.setdefault("steps", {})["%d/%d" % (batch, thr)], r["kernels"] = profile_driver(
                                 exe, batch, thr, a.budget_ms / 2, work)
                 r["layer_flops"] = {name: 2 * macs(l, i, y) for name, l, i, y in graph if macs(l, i, y)}
                 # Which convs took the Winograd kernel (their kernels hold
@@ -437,6 +437,11 @@ def main():
                 with open(ll) as f:
                     r["winograd"] = sorted(set(re.findall(r'!"(\w+?)_winograd_m', f.read())))
                 os.remove(ll)
+                # Identical convs share the first one's kernel (and its Func
+                # names): the steps on a Winograd kernel.
+                kernels = r.get("kernels", {})
+                wk = {kernels[n] for n in r["winograd"] if n in kernels}
+                r["winograd"] = sorted(set(r["winograd"]) | {n for n, k in kernels.items() if k in wk})
                 if r["winograd"]:
                     log("bench: %s: compiling with --conv-algorithm=direct ..." % net)
                     ddir = os.path.join(work, "direct")
@@ -450,7 +455,7 @@ def main():
                             key = "%d/%d" % (batch, thr)
                             d["runs"][key] = time_driver(dexe, batch, thr, a.budget_ms)
                             if not a.no_layers:
-                                d["steps"][key] = profile_driver(dexe, batch, thr, a.budget_ms / 2, ddir)
+                                d["steps"][key] = profile_driver(dexe, batch, thr, a.budget_ms / 2, ddir)[0]
                 weights = os.path.join(work, "%s_b1.safetensors" % net)
                 onnx = os.path.join(work, net + ".onnx")
                 peers = raw["peers"][net] = {}
@@ -708,7 +713,7 @@ def main():
                   "their times are inflated by other processes." % (
                       len(starved), min(starved, key=lambda x: x[1])[0], min(x[1] for x in starved)))
     md += ["", "`direct ms`: the same network compiled with `--conv-algorithm=direct` (no Winograd kernel, "
-               "docs/schedules.md), timed right after nncc's build; `-` where no conv takes the Winograd kernel. "
+               "docs/schedules.md), timed right after nncc's build; n/a where no conv takes the Winograd kernel. "
                "GFLOP/s and % peak count the direct convolution's FLOPs (2 x MACs) for both builds."]
     md += ["", "`layers ms`: the sum of the per-layer medians below over the network's conv2d/dense layers "
                "(what the rest of the network, and the difference between a kernel alone and inside the "
