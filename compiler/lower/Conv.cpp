@@ -121,14 +121,8 @@ Func convChannelsInnermost(const ConvProblem &p, const MachineShape &m) {
   // vectors of columns.
   if (!inPlace) {
     pin.compute_root();
-    if (c.cin >= lanes && !p.in.channelsLast && lanes >= 16) {
-      // A planar input: each vector is a gather of one column from as many
-      // planes. Half a vector of channels at a time along the whole row,
-      // so that its 8 cache lines, which at 32 x 32 (planes 4 KB apart)
-      // all fall in one L1 set, stay there for the next 15 columns (16
-      // lines overflowed the set's 12 ways).
-      Var co("pco"), cv("pcv");
-      pin.split(ci, co, cv, lanes / 2, TailStrategy::ShiftInwards).reorder(cv, xp, co, yp, n).vectorize(cv);
+    if (c.cin >= lanes && !p.in.channelsLast) {
+      scheduleChannelGather(pin, ci, xp, c.cin, lanes);  // a planar input
     } else if (c.cin >= lanes) {
       pin.vectorize(ci, lanes, TailStrategy::ShiftInwards);
     } else {

@@ -145,6 +145,13 @@ Halide::LoopLevel scheduleRowConsumer(Halide::Func out, const Dims &d, int block
   return Halide::LoopLevel(out, y);
 }
 
+void scheduleChannelGather(Halide::Func f, const Halide::Var &c, const Halide::Var &x, int channels, int lanes) {
+  const int half = std::max(1, lanes / 2);
+  if (half < 2 || channels < half) return;
+  Halide::Var co(c.name() + "_o"), cv(c.name() + "_v");
+  f.split(c, co, cv, half, Halide::TailStrategy::ShiftInwards).reorder(cv, x, co).vectorize(cv);
+}
+
 DirectTile chooseDirectTile(const MachineShape &m, int cout, int width) {
   DirectTile t;
   t.vec = 1;

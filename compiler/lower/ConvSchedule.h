@@ -82,6 +82,16 @@ void scheduleRowTasks(Halide::Func out, std::vector<Halide::VarOrRVar> inside, c
 Halide::LoopLevel scheduleRowConsumer(Halide::Func out, const Dims &d, int block, int64_t weightBytes,
                                       const LowerOptions &opts);
 
+// The schedule of a copy `f` of a planar value into channels-innermost
+// order (`c` stored innermost, then the columns `x`): each vector a gather of
+// one column from as many planes. Vectors of half the lanes of channels,
+// each along the whole row before the next channels, so that their cache
+// lines, which for 32 x 32 planes (4 KB apart) all fall in one L1 set, stay
+// there for the row's next columns (a whole vector's 16 lines overflowed
+// the set's 12 ways: vgg_cifar's 64-channel layers at 32 x 32 in training).
+// Nothing vectorized below half a vector of channels.
+void scheduleChannelGather(Halide::Func f, const Halide::Var &c, const Halide::Var &x, int channels, int lanes);
+
 // The register tile of the direct (NCHW) convolution: `xvecs` vectors of `vec`
 // output columns x `filters` output channels.
 struct DirectTile {
