@@ -8,7 +8,7 @@
 // remainders, unit tails, fewer features than a vector). Each model runs at
 // batch 1, an odd batch and its max_batch.
 #include "InterpreterTest.h"
-#include "compiler/lower/ConvSchedule.h"
+#include "compiler/lower/ConvKernel.h"
 #include "compiler/lower/Lowering.h"
 
 namespace nncc {
@@ -179,4 +179,42 @@ TEST(LowerDenseSchedule, FeatureRemaindersUnitTailsBatches) {
   o.denseUnits = 3;
   Overrides guard(o);
   expectMatchesReference(model("[40]", {{"t", R"("type": "dense", "units": 11)"}}), {1, 3});
+}
+
+// The Winograd kernel's applicability and register tile (ConvWinograd.cpp,
+// docs/schedules.md "Winograd"), by hand from the rules there.
+TEST(LowerConvSchedule, WinogradApplicabilityAndTile) {
+  using nncc::lower::ConvGeom;
+  using nncc::lower::winogradApplies;
+  ConvGeom c;
+  c.kh = c.kw = 3, c.pt = c.pl = 1, c.cin = c.cout = 64, c.cinPerGroup = c.coutPerGroup = 64;
+  const nncc::Shape out{64, 56, 56};
+  EXPECT_TRUE(winogradApplies(c, out, 16, true, 1, true));
+  EXPECT_FALSE(winogradApplies(c, out, 16, false, 1, true));       // a planar input: no in-place read
+  EXPECT_FALSE(winogradApplies(c, out, 16, true, 0, true));        // no zero border
+  EXPECT_FALSE(winogradApplies(c, out, 16, true, 1, false));       // a planar result
+  EXPECT_FALSE(winogradApplies(c, {64, 7, 7}, 16, true, 1, true));  // odd sizes (ResNet's layer 4)
+  EXPECT_FALSE(winogradApplies(c, {64, 2, 2}, 16, true, 1, true));  // below 4 x 4
+  EXPECT_TRUE(winogradApplies(c, {64, 4, 6}, 16, true, 1, true));
+  ConvGeom s = c;
+  s.sh = s.sw = 2;
+  EXPECT_FALSE(winogradApplies(s, {64, 28, 28}, 16, true, 1, true));
+  ConvGeom narrow = c;
+  narrow.cin = narrow.cinPerGroup = 24;  // not whole vectors
+  EXPECT_FALSE(winogradApplies(narrow, out, 16, true, 1, true));
+  ConvGeom k5 = c;
+  k5.kh = k5.kw = 5, k5.pt = k5.pl = 2;
+  EXPECT_FALSE(winogradApplies(k5, out, 16, true, 2, true));
+
+  auto tile = [](int lanes, int registers, int cout, int tiles) {
+    nncc::lower::MachineShape m;
+    m.lanes = lanes, m.registers = registers;
+    nncc::lower::WinogradTile t = nncc::lower::chooseWinogradTile(m, cout, tiles);
+    return std::make_pair(t.vectors, t.cols);
+  };
+  EXPECT_EQ(tile(16, 32, 64, 28), std::make_pair(4, 4));   // ResNet layer 1: 16 accumulators
+  EXPECT_EQ(tile(16, 32, 128, 14), std::make_pair(2, 7));  // layer 2: 7 divides the row, 4 x 7 > 16
+  EXPECT_EQ(tile(16, 32, 256, 7), std::make_pair(2, 7));   // layer 3
+  EXPECT_EQ(tile(16, 32, 48, 6), std::make_pair(3, 3));    // 3 vectors x 3 tiles beats 1 x 6
+  EXPECT_EQ(tile(8, 16, 64, 28), std::make_pair(4, 2));    // AVX2: at most 8 accumulators, ties to vectors
 }
