@@ -317,6 +317,12 @@ bool convUsesWinograd(const Graph &g, const Op &op, const LowerOptions &opts) {
     const std::vector<int64_t> two{2, 2}, none{0, 0, 0, 0};
     if (pool.intsAttr("size") != two || pool.intsAttr("stride") != two || pool.intsAttr("padding") != none) return false;
   }
+  // The last row and column of tiles read the input up to row H and column
+  // W of the result: inside the input's border (the bottom and right
+  // padding may be anything the border covers).
+  if (result.size() != 3 || in.shape.size() != 3 || result[1] > in.shape[1] - 1 + in.border ||
+      result[2] > in.shape[2] - 1 + in.border)
+    return false;
   return winogradApplies(convGeom(op, in.shape, result), result, machineShape(opts).lanes,
                          in.layout == Layout::ChannelsLast, in.border, op.fused.pool || out.layout == Layout::ChannelsLast);
 }

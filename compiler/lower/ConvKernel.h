@@ -108,8 +108,9 @@ ConvWeightPacking convWeightPacking(const ConvGeom &c, const Shape &outShape, co
                                    const ScheduleChoice &choice, bool winograd = false);
 
 // The Winograd convolution F(2x2, 3x3) (ConvWinograd.cpp, docs/schedules.md
-// "Winograd"). It applies to a 3x3 conv2d of stride 1, dilation 1, padding 1,
-// groups 1, whole vectors of input and output channels, an even result
+// "Winograd"). It applies to a 3x3 conv2d of stride 1, dilation 1, top and
+// left padding 1 (convUsesWinograd: the bottom and right padding within the
+// input's border), groups 1, whole vectors of input and output channels, an even result
 // height and width of at least 4, no fused pool, its input stored
 // channels-last with a zero border (read in place) and its result stored
 // channels-last (computed at the root).

@@ -1,5 +1,5 @@
 // The Winograd convolution F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms
-// for Convolutional Neural Networks", 2016) for the 3x3, stride-1, padding-1
+// for Convolutional Neural Networks", 2016) for the 3x3, stride-1
 // conv2d layers of inference models (docs/schedules.md, "Winograd"):
 //   Y = A^T [ (G g G^T) . (B^T d B) ] A
 // per 2 x 2 tile of the result, d the tile's 4 x 4 input patch and g the 3 x 3
@@ -50,9 +50,9 @@ bool winogradApplies(const ConvGeom &c, const Shape &outShape, int lanes, bool i
 
 WinogradTile chooseWinogradTile(const MachineShape &m, int cout, int tilesPerRow) {
   // The most accumulators up to half the registers (4 x 7 = 28 was slower
-  // than 4 x 4 and 2 x 7 on ResNet-18's layers, the weights then re-read
-  // from L2 for fewer tiles), the tiles of a row a whole number of register
-  // tiles; ties go to more vectors (fewer broadcasts per FMA).
+  // than 4 x 4 and 2 x 7 on ResNet-18's shapes, a one-layer JIT
+  // experiment), the tiles of a row a whole number of register tiles;
+  // ties go to more vectors (fewer broadcasts per FMA).
   WinogradTile best{1, 1};
   for (int v = 1; v <= 4; ++v) {
     if (cout % (v * m.lanes)) continue;
