@@ -380,16 +380,23 @@ Func lowerConv2D(const OpArgs &a) {
   // to a plane of its own. Not when the kernel's reduction runs in chunks
   // at the root (few pixels: its stores are few), which a row loop would undo.
   const ConvGeom c = geomOf(a);
-  const MachineShape m = machineShape(a.opts);
-  if (!channelsInnermostApplies(c, m, Layout::Planar) || convWeightPacking(c, a.outShape, m, a.opts.choice).chunks() > 1)
-    return lowerConv2DResult(a, nullptr).f;
+  if (!planarRowsApply(c, a.outShape, a.opts)) return lowerConv2DResult(a, nullptr).f;
   Halide::LoopLevel at;  // the copy's row loop, set once the copy exists
   ConvResult r = lowerConv2DResult(a, &at);
   if (!r.block) return r.f;  // a softmax epilogue: computed at the root
-  Dims d = a.outDims();
-  Func out(a.name("planar"));
-  out(d.vars) = r.f(d.vars);
-  at.set(scheduleRowConsumer(out, d, r.block, convWeightBytes(c), a.opts));
+  return copyPlanarRows(r.f, a.outDims(), r.block, c, at, a.opts, a.name("planar"));
+}
+
+bool planarRowsApply(const ConvGeom &c, const Shape &outShape, const LowerOptions &opts) {
+  const MachineShape m = machineShape(opts);
+  return channelsInnermostApplies(c, m, Layout::Planar) && convWeightPacking(c, outShape, m, opts.choice).chunks() == 1;
+}
+
+Func copyPlanarRows(Func result, const Dims &d, int block, const ConvGeom &c, Halide::LoopLevel at,
+                    const LowerOptions &opts, const std::string &name) {
+  Func out(name);
+  out(d.vars) = result(d.vars);
+  at.set(scheduleRowConsumer(out, d, block, convWeightBytes(c), opts));
   return out;
 }
 

@@ -232,19 +232,12 @@ Func conv2dInputGradientKernel(const GradArgs &a, const ConvShape &c, const LVal
   // of the tile's stores going to a plane of its own (at 32 x 32 the planes
   // are 4 KB apart and share an L1 set: vgg_cifar's conv1_2 input gradient
   // ran at 29% of the peak, its conv2_2's, 16 x 16, at 56%).
-  const MachineShape m = machineShape(a.opts);
-  if (!channelsInnermostApplies(g, m, Layout::Planar) ||
-      convWeightPacking(g, a.inputs[0].shape, m, a.opts.choice).chunks() > 1)
-    return lowerConvKernel(p);
+  if (!planarRowsApply(g, a.inputs[0].shape, a.opts)) return lowerConvKernel(p);
   Halide::LoopLevel at;  // the copy's row loop, set once the copy exists
   p.at = at;
   const int block = convChannelBlock(p);
-  Func raw = lowerConvKernel(p);
-  Dims d = dimsOf(a.inputs[0].shape);
-  Func out(a.name("dinput_planar"));
-  out(d.vars) = raw(d.vars);
-  at.set(scheduleRowConsumer(out, d, block, convWeightBytes(g), a.opts));
-  return out;
+  return copyPlanarRows(lowerConvKernel(p), dimsOf(a.inputs[0].shape), block, g, at, a.opts,
+                        a.name("dinput_planar"));
 }
 
 }  // namespace

@@ -172,6 +172,16 @@ struct ConvResult {
 };
 // With `storeAt` too, the result is stored there (ConvProblem::storeAt).
 ConvResult lowerConv2DResult(const OpArgs &a, const Halide::LoopLevel *at, const Halide::LoopLevel *storeAt = nullptr);
+// A planar result (shape `outShape`) of the channels-innermost kernel is
+// computed a row at a time into whole channel vectors and copied out with
+// vectors of columns (lowerConv2D's planar outputs, conv2d's input
+// gradient): when that kernel takes it and reduces in one chunk.
+bool planarRowsApply(const ConvGeom &c, const Shape &outShape, const LowerOptions &opts);
+// The copy of `result` (dims `d`, blocks of `block` channels), scheduled
+// by rows (scheduleRowConsumer), with `at` set to its row loop: the level
+// the result's kernel was asked to compute at (ConvProblem::at).
+Halide::Func copyPlanarRows(Halide::Func result, const Dims &d, int block, const ConvGeom &c, Halide::LoopLevel at,
+                            const LowerOptions &opts, const std::string &name);
 // The bytes of a convolution's weight.
 int64_t convWeightBytes(const ConvGeom &c);
 
